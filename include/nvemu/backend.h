@@ -1,0 +1,68 @@
+// Backend: the storage behind one namespace. A data image plus a metadata image (as nvmeqemu's DiskInfo),
+// addressed in bytes; the namespace layer maps LBAs onto it.
+//
+// Implementations: RAM (sparse, the default), file (data + metadata image files), null (no data kept).
+// Threading: Read/Write/Flush may be called concurrently from several reactor threads on any ranges;
+// concurrent writes to overlapping ranges leave either write's bytes (no torn pointers, no crash).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nvemu/status.h"
+
+namespace nvemu {
+
+// The outcome of a backend operation: 0 or a positive errno value. storage/io_status.h maps it to an
+// NVMe status in one place.
+struct IoStatus {
+  int err = 0;
+  bool ok() const { return err == 0; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Size of the data image in bytes.
+  virtual uint64_t Size() const = 0;
+  // Size of the metadata image in bytes (0 when the namespace has no metadata).
+  virtual uint64_t MetadataSize() const = 0;
+
+  // REQUIRES: off + len <= Size(). Unwritten bytes read as zero.
+  virtual IoStatus Read(uint64_t off, void* dst, size_t len) = 0;
+  // REQUIRES: off + len <= Size().
+  virtual IoStatus Write(uint64_t off, const void* src, size_t len) = 0;
+  // REQUIRES: off + len <= MetadataSize().
+  virtual IoStatus ReadMetadata(uint64_t off, void* dst, size_t len) = 0;
+  virtual IoStatus WriteMetadata(uint64_t off, const void* src, size_t len) = 0;
+  // Makes every completed write durable (no-op for volatile backends).
+  virtual IoStatus Flush() = 0;
+  // Bytes of the data image that hold written data (for Identify Namespace NUSE).
+  virtual uint64_t AllocatedBytes() const = 0;
+  // "ram", "file" or "null", for logs and the CLI.
+  virtual const char* Kind() const = 0;
+};
+
+// Sparse RAM backend: memory is allocated in chunks on first write, so a 1 TiB namespace costs only what
+// was written. Unwritten ranges read as zero.
+std::unique_ptr<Backend> MakeRamBackend(uint64_t size, uint64_t metadata_size);
+
+// Null backend: writes are dropped, reads return zeroes; for measuring the command path alone.
+std::unique_ptr<Backend> MakeNullBackend(uint64_t size, uint64_t metadata_size);
+
+struct FileBackendOptions {
+  std::string data_path;      // data image
+  std::string metadata_path;  // metadata image (created even when metadata_size is 0)
+  uint64_t size = 0;          // data image size in bytes
+  uint64_t metadata_size = 0;
+};
+
+// File backend: opens (or creates, sized, on first use) the data image and the metadata image.
+// Reopening existing images keeps their content; an image whose size differs from the configured size
+// is an error (so a mistyped size never silently truncates data).
+Result<std::unique_ptr<Backend>> OpenFileBackend(const FileBackendOptions& options);
+
+}  // namespace nvemu

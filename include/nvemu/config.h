@@ -1,0 +1,62 @@
+// Controller and namespace parameters: the modern form of nvmeqemu's PCI/NVMe config files.
+//
+// Plain data; Validate() reports the first inconsistency. The app layer fills it from CLI options and a
+// TOML file; embedders fill it directly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nvemu/status.h"
+
+namespace nvemu {
+
+enum class BackendKind { kRam, kFile, kNull };
+
+struct NamespaceConfig {
+  uint64_t size_bytes = 1ull << 30;  // namespace capacity in bytes (multiple of lba_size)
+  uint32_t lba_size = 512;           // LBA data size: 512 or 4096
+  uint32_t metadata_size = 0;        // metadata bytes per LBA (0, 8 or 64), kept in the metadata image
+  BackendKind backend = BackendKind::kRam;
+  std::string data_path;      // file backend: data image (default: nvemu-n<nsid>.img)
+  std::string metadata_path;  // file backend: metadata image (default: nvemu-n<nsid>.meta)
+};
+
+// How reactors wait for work (see docs/architecture.md).
+enum class ProcessingMode { kPoll, kNotify, kTimer };
+
+struct ControllerConfig {
+  // PCI identity (NVMe Base 2.0 Identify VID/SSVID follow these).
+  uint16_t vendor_id = 0x8086;
+  uint16_t device_id = 0x0111;
+  uint16_t subsystem_vendor_id = 0x8086;
+  uint16_t subsystem_id = 0x0111;
+  uint8_t revision_id = 0x01;
+
+  std::string serial = "NVEMU0001";
+  std::string model = "nvemu NVMe controller";
+  std::string firmware_revision = "0.1";
+  std::string subnqn = "nqn.2026-11.dev.nvemu:subsys0";
+
+  uint32_t max_io_queues = 64;  // I/O SQ/CQ pairs (1..65535)
+  uint32_t mqes = 1023;         // CAP.MQES: maximum queue entries, 0's based (1..65535)
+  bool cqr = false;             // CAP.CQR: contiguous queues required
+  uint8_t dstrd = 0;            // CAP.DSTRD: doorbell stride 2^(2+DSTRD) bytes (0..15)
+  uint8_t timeout_500ms = 20;   // CAP.TO in 500 ms units
+  uint8_t mdts = 7;             // Identify MDTS: max transfer 2^MDTS * 4 KiB (0 = no limit; 1..15)
+  uint8_t mpsmin = 0;           // CAP.MPSMIN: 2^(12+MPSMIN)
+  uint8_t mpsmax = 4;           // CAP.MPSMAX
+  uint16_t msix_vectors = 65;   // MSI-X table size (1..2048)
+
+  uint32_t io_reactors = 1;  // reactor threads serving I/O queues (admin has its own)
+  ProcessingMode mode = ProcessingMode::kNotify;
+  uint32_t timer_period_us = 5;   // timer mode: tick period
+  uint32_t entries_per_tick = 4;  // timer mode: entries processed per tick
+
+  std::vector<NamespaceConfig> namespaces = {NamespaceConfig{}};
+
+  Result<void> Validate() const;
+};
+
+}  // namespace nvemu
