@@ -1,7 +1,10 @@
-# nvemu_add_library(NAME name SRCS ... DEPS ...)
+# nvemu_add_library(NAME name SRCS ... DEPS ... [INTERNAL])
 #   A static module library `nvemu_<name>` with alias `nvemu::<name>`.
+#   Installed and exported as `nvemu::<name>` and linked into the umbrella target `nvemu::nvemu`
+#   (see cmake/NvemuInstall.cmake), unless INTERNAL is given: INTERNAL libraries (test fakes,
+#   app-only code) are build-tree only, so an installed library must not link one.
 function(nvemu_add_library)
-  cmake_parse_arguments(L "" "NAME" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(L "INTERNAL" "NAME" "SRCS;DEPS" ${ARGN})
   add_library(nvemu_${L_NAME} STATIC ${L_SRCS})
   add_library(nvemu::${L_NAME} ALIAS nvemu_${L_NAME})
   target_include_directories(nvemu_${L_NAME}
@@ -9,8 +12,10 @@ function(nvemu_add_library)
            $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>
            $<INSTALL_INTERFACE:include>)
   target_link_libraries(nvemu_${L_NAME} PUBLIC ${L_DEPS})
-  set_target_properties(nvemu_${L_NAME} PROPERTIES POSITION_INDEPENDENT_CODE ON)
-  set_property(GLOBAL APPEND PROPERTY NVEMU_LIBRARIES nvemu_${L_NAME})
+  set_target_properties(nvemu_${L_NAME} PROPERTIES POSITION_INDEPENDENT_CODE ON EXPORT_NAME ${L_NAME})
+  if(NOT L_INTERNAL)
+    set_property(GLOBAL APPEND PROPERTY NVEMU_LIBRARIES nvemu_${L_NAME})
+  endif()
 endfunction()
 
 # nvemu_add_test(file.cc DEPS ...): one GoogleTest binary per file, registered with CTest.
