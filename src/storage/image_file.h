@@ -1,0 +1,35 @@
+// Opening (or creating) one image file of the file backend: the data image or the metadata image.
+//
+// Contract of OpenOrCreateImage:
+// - An existing regular file is opened read-write and kept as is; its size must equal `size`,
+//   otherwise an Error names the file, its actual size and the expected size.
+// - A missing file is created with O_CREAT|O_EXCL (if another process creates it first, the
+// existing
+//   file is opened instead), sized with ftruncate (sparse: no blocks are written), then the file
+//   and its directory are fsync'ed so the new, correctly sized image survives a crash. If any step
+//   after creation fails, the new file is unlinked again.
+// - The file is locked with flock(LOCK_EX|LOCK_NB) for as long as the fd is open, so two emulators
+//   cannot share an image by mistake. Filesystems without flock support (ENOLCK, EOPNOTSUPP) only
+//   get a warning.
+// - Every failure is returned as an Error with the strerror text; nothing throws (except
+//   std::bad_alloc from string formatting).
+// Threading: call from one thread per path; the returned fd may then be used from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "nvemu/status.h"
+#include "storage/unique_fd.h"
+
+namespace nvemu {
+
+struct ImageFile {
+  UniqueFd fd;
+  bool created = false;  // true when this call created the file
+};
+
+// `role` names the image in messages ("data" or "metadata").
+Result<ImageFile> OpenOrCreateImage(const std::string& path, const char* role, uint64_t size);
+
+}  // namespace nvemu
