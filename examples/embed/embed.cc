@@ -2,12 +2,12 @@
 //
 // It plays the part of a VMM: it owns the "host memory" (a std::vector mapped at host address
 // 0x1000'0000), receives the device's MSI-X messages through its own InterruptSink, and drives the
-// emulated NVMe controller through PCI configuration space and BAR0 accesses only, exactly as a driver
-// would on real hardware:
+// emulated NVMe controller through PCI configuration space and BAR0 accesses only, exactly as a
+// driver would on real hardware:
 //   1. enable memory decoding, bus mastering and MSI-X (vector 0 programmed in the MSI-X table);
 //   2. set up the admin queues (AQA/ASQ/ACQ) and enable the controller (CC.EN=1, wait CSTS.RDY=1);
-//   3. submit one Identify Controller (CNS 01h), ring the admin SQ tail doorbell, wait for the MSI-X
-//      message and the completion entry (phase tag), print the model number and NN;
+//   3. submit one Identify Controller (CNS 01h), ring the admin SQ tail doorbell, wait for the
+//      MSI-X message and the completion entry (phase tag), print the model number and NN;
 //   4. disable the controller (CC.EN=0, wait CSTS.RDY=0).
 // Exits 0 only if every step worked and the command completed with Successful Completion.
 #include <algorithm>
@@ -110,8 +110,8 @@ constexpr uint32_t kCstsCfs = 1u << 1;
 constexpr uint16_t kPciCommand = 0x04;
 constexpr uint16_t kPciStatus = 0x06;
 constexpr uint16_t kPciCapPtr = 0x34;
-constexpr uint16_t kCommandMemory = 1u << 1;      // Memory Space Enable
-constexpr uint16_t kCommandBusMaster = 1u << 2;   // Bus Master Enable
+constexpr uint16_t kCommandMemory = 1u << 1;     // Memory Space Enable
+constexpr uint16_t kCommandBusMaster = 1u << 2;  // Bus Master Enable
 constexpr uint16_t kCommandIntxDisable = 1u << 10;
 constexpr uint16_t kStatusCapList = 1u << 4;
 constexpr uint8_t kCapIdMsix = 0x11;
@@ -183,9 +183,10 @@ int Run() {
               dev.ConfigRead(0x00, 2), dev.ConfigRead(0x02, 2),
               static_cast<unsigned long long>(dev.Bar0Size() / 1024), dev.MsixTableOffset());
 
-  // 1. PCI: decode BAR0, allow DMA (bus mastering), no INTx; program MSI-X vector 0 and enable MSI-X.
+  // 1. PCI: decode BAR0, allow DMA (bus mastering), no INTx; program and enable MSI-X vector 0.
   uint16_t command = dev.ConfigRead(kPciCommand, 2);
-  dev.ConfigWrite(kPciCommand, 2, command | kCommandMemory | kCommandBusMaster | kCommandIntxDisable);
+  dev.ConfigWrite(kPciCommand, 2,
+                  command | kCommandMemory | kCommandBusMaster | kCommandIntxDisable);
   uint16_t msix = FindCapability(dev, kCapIdMsix);
   if (msix == 0) return Fail("no MSI-X capability in the capability list");
   uint16_t msix_control = dev.ConfigRead(msix + 2, 2);
@@ -232,7 +233,7 @@ int Run() {
   uint64_t seen = interrupts.messages();
   dev.MmioWrite(sq0_tail_doorbell, 4, 1);  // new SQ tail
 
-  // The device writes the CQE, then sends the MSI-X message; the sink's mutex orders the two for us.
+  // The device writes the CQE, then sends the MSI-X message; the sink's mutex orders the two.
   bool got_interrupt = interrupts.WaitForMessage(seen, std::chrono::seconds(10));
   nvemu::Cqe cqe;
   std::memcpy(&cqe, at(kAcqAddr), sizeof(cqe));  // slot 0
