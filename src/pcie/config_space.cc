@@ -313,6 +313,13 @@ void ConfigSpace::Reset() {
   UpdateMirrors();
 }
 
+void ConfigSpace::RecordErrors(uint16_t status_bits, uint16_t device_status_bits) {
+  Set16(kStatus, static_cast<uint16_t>(Get16(kStatus) | (status_bits & kStatusW1c)), 0, kStatusW1c);
+  Set16(kDeviceStatus,
+        static_cast<uint16_t>(Get16(kDeviceStatus) | (device_status_bits & kDevStsW1c)), 0,
+        kDevStsW1c);
+}
+
 void ConfigSpace::SetCallbacks(Callbacks callbacks) { callbacks_ = std::move(callbacks); }
 
 uint64_t ConfigSpace::Bar0Address() const {

@@ -116,11 +116,12 @@ class ConfigSpace {
 
   // Invoked inside Write() after the change is visible (see the threading note above).
   struct Callbacks {
-    std::function<void()> msix_control_changed;  // Message Control Enable/Function Mask changed
-    std::function<void()> intx_disable_changed;  // Command.INTx Disable changed
+    std::function<void()> msix_control_changed =
+        nullptr;  // Message Control Enable/Function Mask changed
+    std::function<void()> intx_disable_changed = nullptr;  // Command.INTx Disable changed
     // Initiate FLR was written as 1. The config space has already returned to its power-on state
     // (see Reset()); the callee resets the rest of the function (controller, Interrupts::Reset()).
-    std::function<void()> flr;
+    std::function<void()> flr = nullptr;
   };
 
   // Checks `params`: BAR0 size a power of two >= 16 KiB; 1..2048 vectors; table and PBA offsets
@@ -143,6 +144,11 @@ class ConfigSpace {
   // 6.6.2), except the fields an FLR must preserve: Interrupt Line, Device Control
   // Max_Payload_Size and the Link Control fields listed there. Does not invoke callbacks.
   void Reset();
+
+  // Records error conditions detected by the function (e.g. a failed DMA: Received Master Abort in
+  // Status, Unsupported Request Detected in Device Status). Only the RW1C error bits of Status
+  // (F900h) and Device Status (000Fh) are taken; software clears them by writing 1s. Control path.
+  void RecordErrors(uint16_t status_bits, uint16_t device_status_bits);
 
   // Replaces all callbacks. Control path; not while a Write() is running.
   void SetCallbacks(Callbacks callbacks);
