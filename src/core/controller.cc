@@ -1,0 +1,181 @@
+#include "core/controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/admin/admin_cmd.h"
+
+namespace nvemu {
+
+uint64_t MakeCap(const ControllerConfig& c) {
+  uint64_t cap = 0;
+  cap |= static_cast<uint64_t>(c.mqes & 0xffff);               // MQES
+  cap |= static_cast<uint64_t>(c.cqr ? 1 : 0) << 16;           // CQR
+  cap |= static_cast<uint64_t>(reg::kCapAmsWrrUrgent) << 17;   // AMS: WRR with urgent
+  cap |= static_cast<uint64_t>(c.timeout_500ms) << 24;         // TO
+  cap |= static_cast<uint64_t>(c.dstrd & 0xf) << 32;           // DSTRD
+  cap |= 1ull << 36;                                           // NSSRS
+  cap |= 1ull << 37;                                           // CSS: NVM command set
+  cap |= static_cast<uint64_t>(c.mpsmin & 0xf) << 48;          // MPSMIN
+  cap |= static_cast<uint64_t>(c.mpsmax & 0xf) << 52;          // MPSMAX
+  return cap;
+}
+
+Controller::Controller(const ControllerConfig& config,
+                       std::vector<std::unique_ptr<Namespace>> namespaces, const Clock& clock)
+    : config_(config),
+      clock_(clock),
+      namespaces_(std::move(namespaces)),
+      regs_(MakeCap(config), reg::kVersion20),
+      allocated_sqs_(config.max_io_queues),
+      allocated_cqs_(config.max_io_queues) {
+  for (auto& ns : namespaces_) namespace_table_.push_back(ns.get());
+  io_ctx_.namespaces = namespace_table_;
+  if (config_.mdts != 0) {
+    io_ctx_.max_transfer_bytes = (1ull << config_.mdts) << (12 + config_.mpsmin);
+  }
+}
+
+uint64_t Controller::ReadRegister(uint32_t offset, unsigned size) {
+  if (fatal_.exchange(false, std::memory_order_acq_rel)) {
+    regs_.set_csts(regs_.csts() | reg::kCstsCfs);
+  }
+  return regs_.Read(offset, size);
+}
+
+RegisterWrite Controller::WriteRegister(uint32_t offset, unsigned size, uint64_t value) {
+  RegisterWrite w = regs_.Write(offset, size, value);
+  cc_snapshot_.store(regs_.cc().v, std::memory_order_release);
+  switch (w.event) {
+    case RegisterEvent::kCc:
+      OnCcWrite(w.old_value);
+      break;
+    case RegisterEvent::kNssr:
+      SubsystemReset();
+      break;
+    default:
+      break;
+  }
+  return w;
+}
+
+// NVMe Base 2.0, 3.1.3.5 and 3.6: CC.EN and CC.SHN edges, handled in one place.
+void Controller::OnCcWrite(uint32_t old_value) {
+  reg::Cc old_cc{old_value};
+  reg::Cc cc = regs_.cc();
+  if (cc.shn() != reg::kShnNone && old_cc.shn() == reg::kShnNone && cc.en()) Shutdown(cc.shn());
+  if (!old_cc.en() && cc.en()) {
+    Enable();
+  } else if (old_cc.en() && !cc.en()) {
+    if (cc.shn() != reg::kShnNone && old_cc.shn() == reg::kShnNone) Shutdown(cc.shn());
+    Reset();
+  }
+}
+
+const char* Controller::ValidateEnable() const {
+  reg::Cap cap = regs_.cap();
+  reg::Cc cc = regs_.cc();
+  if (cc.mps() < cap.mpsmin() || cc.mps() > cap.mpsmax()) return "CC.MPS outside CAP.MPSMIN..MPSMAX";
+  if (cc.css() != 0) return "CC.CSS selects an unsupported command set";
+  if (cc.ams() != reg::kAmsRoundRobin && cc.ams() != reg::kAmsWrrUrgent) {
+    return "CC.AMS selects an unsupported arbitration mechanism";
+  }
+  uint32_t aqa = regs_.aqa();
+  // 3.1.3.8: the admin queues hold at least 2 entries.
+  if (reg::AqaAsqs(aqa) < 1) return "AQA.ASQS is less than 2 entries";
+  if (reg::AqaAcqs(aqa) < 1) return "AQA.ACQS is less than 2 entries";
+  uint64_t page_mask = (1ull << (12 + cc.mps())) - 1;
+  if (regs_.asq() == 0 || (regs_.asq() & page_mask)) return "ASQ is zero or not page aligned";
+  if (regs_.acq() == 0 || (regs_.acq() & page_mask)) return "ACQ is zero or not page aligned";
+  return nullptr;
+}
+
+void Controller::Enable() {
+  uint32_t csts = regs_.csts();
+  if (csts & reg::kCstsShstMask) {
+    spdlog::warn("controller: CC.EN=1 after shutdown without a reset; ignored");
+    return;
+  }
+  if (const char* why = ValidateEnable()) {
+    // A real controller fails to become ready; we also raise CFS so hosts see it at once.
+    spdlog::error("controller: enable failed: {}", why);
+    regs_.set_csts(csts | reg::kCstsCfs);
+    return;
+  }
+  page_size_.store(1u << (12 + regs_.cc().mps()), std::memory_order_release);
+  Status st = front_end_ ? front_end_->EnableQueues() : sc::kInternalError;
+  if (!st.ok()) {
+    spdlog::error("controller: enable failed: admin queues: {}", st.ToString());
+    regs_.set_csts(csts | reg::kCstsCfs);
+    return;
+  }
+  ready_.store(true, std::memory_order_release);
+  regs_.set_csts((csts & ~reg::kCstsCfs) | reg::kCstsRdy);
+  spdlog::info("controller: enabled (MPS {} B, admin SQ {} / CQ {} entries)", page_size(),
+               reg::AqaAsqs(regs_.aqa()) + 1, reg::AqaAcqs(regs_.aqa()) + 1);
+}
+
+void Controller::ResetAdminState() {
+  allocated_sqs_ = config_.max_io_queues;
+  allocated_cqs_ = config_.max_io_queues;
+  vwc_enabled_ = true;
+}
+
+// 3.7.2 Controller Level Reset (CC.EN 1 -> 0): queues are deleted and outstanding commands completed
+// or aborted by the front end; CSTS.RDY clears once that is done.
+void Controller::Reset() {
+  ready_.store(false, std::memory_order_release);
+  if (front_end_) front_end_->DisableQueues();
+  ResetAdminState();
+  uint32_t cc = regs_.cc().v;
+  regs_.ResetForControllerReset();
+  regs_.set_cc(cc);  // the host's CC (EN=0) stays visible
+  fatal_.store(false);
+  spdlog::info("controller: reset");
+}
+
+// 3.6.1 / 3.6.2 shutdown: stop processing, make data durable, report SHST complete.
+void Controller::Shutdown(uint8_t shn) {
+  uint32_t csts = regs_.csts();
+  regs_.set_csts((csts & ~reg::kCstsShstMask) | (reg::kShstOccurring << reg::kCstsShstShift));
+  if (front_end_) front_end_->DisableQueues();
+  for (auto& ns : namespaces_) {
+    IoStatus st = ns->backend().Flush();
+    if (!st.ok()) spdlog::error("controller: flush of namespace {} failed: errno {}", ns->nsid(), st.err);
+  }
+  regs_.set_csts((regs_.csts() & ~reg::kCstsShstMask) |
+                 (reg::kShstComplete << reg::kCstsShstShift));
+  spdlog::info("controller: {} shutdown complete", shn == reg::kShnAbrupt ? "abrupt" : "normal");
+}
+
+// 3.7.1 NVM Subsystem Reset: every register returns to its reset value and CSTS.NSSRO is set.
+void Controller::SubsystemReset() {
+  ready_.store(false, std::memory_order_release);
+  if (front_end_) front_end_->DisableQueues();
+  ResetAdminState();
+  async_events_.Clear();
+  regs_ = RegisterFile(MakeCap(config_), reg::kVersion20);
+  regs_.set_csts(reg::kCstsNssro);
+  cc_snapshot_.store(0);
+  fatal_.store(false);
+  spdlog::info("controller: NVM subsystem reset");
+}
+
+void Controller::ResetToPowerOn() {
+  ready_.store(false, std::memory_order_release);
+  if (front_end_) front_end_->DisableQueues();
+  ResetAdminState();
+  async_events_.Clear();
+  regs_ = RegisterFile(MakeCap(config_), reg::kVersion20);
+  cc_snapshot_.store(0);
+  fatal_.store(false);
+}
+
+void Controller::PowerOff() {
+  ready_.store(false, std::memory_order_release);
+  if (front_end_) front_end_->DisableQueues();
+  for (auto& ns : namespaces_) (void)ns->backend().Flush();
+}
+
+Status Controller::ExecuteAdmin(Request& req) { return ExecuteAdminCommand(*this, req); }
+
+}  // namespace nvemu

@@ -1,0 +1,115 @@
+// Controller: the transport-free NVMe controller (NVMe Base 2.0, chapter 3): register state machine
+// (CC/CSTS lifecycle, 3.5 and 3.6), admin command execution, features, and the namespaces it serves.
+//
+// Front ends (pcie/, later tcp/) own queues and data movement; they feed commands in as Requests and
+// receive Status/dw0 back. Threading:
+//   - ReadRegister/WriteRegister: control path; callers serialize them (PcieDevice holds a mutex).
+//     CC edges call the FrontEnd synchronously, so RDY is set before WriteRegister returns.
+//   - ExecuteAdmin: the admin reactor only.
+//   - ExecuteIo: any I/O reactor, concurrently; reads only immutable state. Lock-free.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/async_events.h"
+#include "core/front_end.h"
+#include "core/registers.h"
+#include "nvemu/clock.h"
+#include "nvemu/config.h"
+#include "nvm/io_cmd.h"
+#include "nvm/namespace.h"
+#include "spec/request.h"
+
+namespace nvemu {
+
+class Controller {
+ public:
+  // `namespaces[i]` is NSID i+1. The clock must outlive the controller.
+  Controller(const ControllerConfig& config, std::vector<std::unique_ptr<Namespace>> namespaces,
+             const Clock& clock);
+
+  // Must be set before the first register write.
+  void SetFrontEnd(FrontEnd* front_end) { front_end_ = front_end; }
+
+  uint64_t ReadRegister(uint32_t offset, unsigned size);
+  // Applies a host write and its side effects (enable, reset, shutdown, subsystem reset).
+  RegisterWrite WriteRegister(uint32_t offset, unsigned size, uint64_t value);
+
+  Status ExecuteAdmin(Request& req);
+  Status ExecuteIo(Request& req) { return ExecuteIoCommand(io_ctx_, req); }
+
+  // Power-off / process exit: like an abrupt shutdown; flushes backends.
+  void PowerOff();
+  // Function Level Reset / power-on reset: every register back to its reset value (3.7.1, 3.7.2).
+  void ResetToPowerOn();
+  // A fatal error on any thread (e.g. an unreadable SQ): CSTS.CFS reads 1 until the next reset.
+  void SetFatal() { fatal_.store(true, std::memory_order_release); }
+  // CC as last written (readable from any thread).
+  reg::Cc cc() const { return reg::Cc{cc_snapshot_.load(std::memory_order_acquire)}; }
+
+  const ControllerConfig& config() const { return config_; }
+  const RegisterFile& registers() const { return regs_; }
+  reg::Cap cap() const { return regs_.cap(); }
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // Memory page size from CC.MPS (valid while enabled).
+  uint32_t page_size() const { return page_size_.load(std::memory_order_acquire); }
+  uint64_t max_transfer_bytes() const { return io_ctx_.max_transfer_bytes; }
+  uint16_t cntlid() const { return cntlid_; }
+  uint32_t nn() const { return static_cast<uint32_t>(namespace_table_.size()); }
+  Namespace* GetNamespace(uint32_t nsid) const {
+    return (nsid == 0 || nsid > namespace_table_.size()) ? nullptr : namespace_table_[nsid - 1];
+  }
+
+  // Number of I/O SQs/CQs granted by Set Features Number of Queues (1-based counts).
+  uint32_t allocated_sqs() const { return allocated_sqs_; }
+  uint32_t allocated_cqs() const { return allocated_cqs_; }
+  void set_allocated_queues(uint32_t sqs, uint32_t cqs) {
+    allocated_sqs_ = sqs;
+    allocated_cqs_ = cqs;
+  }
+  bool volatile_write_cache() const { return vwc_enabled_; }
+  void set_volatile_write_cache(bool on) { vwc_enabled_ = on; }
+
+  AsyncEventQueue& async_events() { return async_events_; }
+  FrontEnd* front_end() const { return front_end_; }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  void OnCcWrite(uint32_t old_cc);
+  void Enable();
+  void Reset();
+  void Shutdown(uint8_t shn);
+  void SubsystemReset();
+  // Returns why CC/AQA/ASQ/ACQ cannot be enabled, or nullptr.
+  const char* ValidateEnable() const;
+  void ResetAdminState();
+
+  const ControllerConfig config_;
+  const Clock& clock_;
+  const uint16_t cntlid_ = 0;
+  std::vector<std::unique_ptr<Namespace>> namespaces_;
+  std::vector<Namespace*> namespace_table_;
+  IoContext io_ctx_;
+
+  FrontEnd* front_end_ = nullptr;
+  RegisterFile regs_;
+  std::atomic<bool> ready_{false};
+  std::atomic<uint32_t> page_size_{4096};
+  std::atomic<bool> fatal_{false};
+  std::atomic<uint32_t> cc_snapshot_{0};
+
+  // Admin-reactor state (reset by controller reset).
+  uint32_t allocated_sqs_;
+  uint32_t allocated_cqs_;
+  bool vwc_enabled_ = true;
+  AsyncEventQueue async_events_;
+};
+
+// Builds CAP from the configuration (NVMe Base 2.0, 3.1.3.1).
+uint64_t MakeCap(const ControllerConfig& config);
+
+}  // namespace nvemu

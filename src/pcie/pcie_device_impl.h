@@ -1,0 +1,105 @@
+// PcieDeviceImpl: the NVMe-over-PCIe front end. It ties the PCI function model (ConfigSpace,
+// Interrupts), BAR0 decoding (registers, doorbells, MSI-X), the queue engine (QueueGroups on reactors)
+// and the transport-free Controller together, and implements the Controller's FrontEnd hooks.
+//
+// Threading (see docs/architecture.md):
+//   - Config space and register accesses: any host thread, serialized by `control_mu_`.
+//   - Doorbell writes: any host thread, lock-free (atomics + Reactor::Notify).
+//   - Queue tables (sqs_/cqs_): admin reactor (Create/Delete commands) or the control path while every
+//     reactor is quiesced (enable/disable).
+//   - QueueGroups: their reactor's thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/controller.h"
+#include "core/front_end.h"
+#include "engine/reactor.h"
+#include "nvemu/pcie_device.h"
+#include "pcie/config_space.h"
+#include "pcie/interrupts.h"
+#include "pcie/queues.h"
+
+namespace nvemu::pcie {
+
+// BAR0 layout for a configuration (NVMe over PCIe: registers 0h-FFFh, doorbells from 1000h).
+struct Bar0Layout {
+  uint32_t doorbell_stride;  // 4 << CAP.DSTRD
+  uint64_t doorbell_end;     // first byte past the last doorbell
+  uint32_t msix_table;       // offset of the MSI-X table
+  uint32_t msix_pba;         // offset of the MSI-X PBA
+  uint64_t size;             // BAR0 size (power of two)
+};
+Bar0Layout ComputeBar0Layout(const ControllerConfig& config);
+
+class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
+ public:
+  PcieDeviceImpl(const ControllerConfig& config, HostMemory& memory, InterruptSink& sink,
+                 std::unique_ptr<Controller> controller);
+  ~PcieDeviceImpl() override;
+
+  // PcieDevice
+  uint32_t ConfigRead(uint16_t offset, unsigned size) override;
+  void ConfigWrite(uint16_t offset, unsigned size, uint32_t value) override;
+  uint64_t MmioRead(uint64_t offset, unsigned size) override;
+  void MmioWrite(uint64_t offset, unsigned size, uint64_t value) override;
+  uint64_t Bar0Size() const override { return layout_.size; }
+  uint32_t MsixTableOffset() const override { return layout_.msix_table; }
+  uint32_t MsixPbaOffset() const override { return layout_.msix_pba; }
+  void Stop() override;
+
+  // FrontEnd
+  Status EnableQueues() override;
+  void DisableQueues() override;
+  Status CreateIoCq(Request& req) override;
+  Status CreateIoSq(Request& req) override;
+  Status DeleteIoSq(Request& req) override;
+  Status DeleteIoCq(Request& req) override;
+  bool HasIoQueues() const override { return io_queue_count_.load() > 0; }
+
+  Controller& controller() { return *ctrl_; }
+
+ private:
+  void WriteDoorbell(uint64_t offset, unsigned size, uint64_t value);
+  void InvalidDoorbell(uint8_t info, uint64_t offset, uint64_t value);
+  Status BuildQueueMemory(bool contiguous, uint64_t prp1, uint64_t bytes, QueueMemory* mem);
+  void SetIntxSource(uint16_t vector, bool pending);
+  void Fatal(const char* why);
+  void FunctionLevelReset();
+  size_t ReactorFor(uint16_t cqid) const { return (cqid - 1) % io_reactors_.size(); }
+
+  const ControllerConfig config_;
+  const Bar0Layout layout_;
+  HostMemory& memory_;
+  std::unique_ptr<Controller> ctrl_;
+
+  std::mutex control_mu_;  // config space + registers
+  ConfigSpace config_space_;
+  Interrupts interrupts_;
+
+  // Doorbell page: index 2y = SQ y tail, 2y+1 = CQ y head. Sizes: 0 = no such queue.
+  const uint32_t max_qid_;
+  std::unique_ptr<std::atomic<uint32_t>[]> doorbells_;
+  std::unique_ptr<std::atomic<uint32_t>[]> sq_size_;
+  std::unique_ptr<std::atomic<uint32_t>[]> cq_size_;
+  std::unique_ptr<std::atomic<engine::Reactor*>[]> sq_reactor_;
+  std::unique_ptr<std::atomic<engine::Reactor*>[]> cq_reactor_;
+
+  std::vector<std::unique_ptr<PcieSq>> sqs_;  // by qid
+  std::vector<std::unique_ptr<PcieCq>> cqs_;  // by qid
+  std::atomic<uint32_t> io_queue_count_{0};
+
+  std::unique_ptr<engine::Reactor> admin_reactor_;
+  std::unique_ptr<QueueGroup> admin_group_;
+  std::vector<std::unique_ptr<engine::Reactor>> io_reactors_;
+  std::vector<std::unique_ptr<QueueGroup>> io_groups_;
+
+  std::mutex intx_mu_;                 // legacy INTx bookkeeping only
+  std::vector<uint32_t> intx_counts_;  // GUARDED_BY(intx_mu_): CQs with pending entries per vector
+  bool stopped_ = false;
+};
+
+}  // namespace nvemu::pcie

@@ -1,0 +1,67 @@
+// PrpChannel: a DataChannel over a command's PRP entries (NVMe Base 2.0, 4.1.1 Physical Region Page
+// Entry and List) in host memory.
+//
+// PRP1 may start anywhere in a memory page; every further entry addresses a whole page (offset 0).
+// When more than one page follows the first, PRP2 points to a PRP list; the last entry of a full list
+// page chains to the next list page. Bad entries give Invalid PRP Offset; unbacked host addresses give
+// Data Transfer Error. No allocation: the walk reads list entries as it goes.
+//
+// Threading: one channel per command, used on one reactor thread.
+#pragma once
+
+#include <cstdint>
+
+#include "nvemu/host_memory.h"
+#include "spec/data_channel.h"
+
+namespace nvemu::pcie {
+
+class PrpChannel final : public DataChannel {
+ public:
+  // `page_size` is CC.MPS's memory page size (a power of two >= 4096).
+  PrpChannel(HostMemory& memory, uint32_t page_size, uint64_t prp1, uint64_t prp2)
+      : memory_(memory), page_size_(page_size), prp1_(prp1), prp2_(prp2) {}
+
+  Status Prepare(uint64_t length) override {
+    length_ = length;
+    return Status::Success();
+  }
+  uint64_t Length() const override { return length_; }
+  Status Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) override;
+
+ private:
+  // Walks the PRPs: calls `segment(addr, data_offset, seg_len)` for each host-contiguous piece.
+  template <typename F>
+  Status Walk(F&& segment);
+  Status Move(Direction dir, uint64_t addr, uint64_t data_off, size_t len, Chunk& chunk);
+
+  HostMemory& memory_;
+  const uint32_t page_size_;
+  const uint64_t prp1_;
+  const uint64_t prp2_;
+  uint64_t length_ = 0;
+};
+
+// A DataChannel over one contiguous host buffer (admin queue memory, MPTR metadata).
+class ContiguousChannel final : public DataChannel {
+ public:
+  ContiguousChannel(HostMemory& memory, uint64_t addr, uint64_t length)
+      : memory_(memory), addr_(addr), length_(length) {}
+  Status Prepare(uint64_t length) override {
+    return length <= length_ ? Status::Success() : sc::kInvalidField;
+  }
+  uint64_t Length() const override { return length_; }
+  Status Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) override;
+
+ private:
+  HostMemory& memory_;
+  const uint64_t addr_;
+  const uint64_t length_;
+};
+
+// Moves [addr, addr+len) of host memory through `chunk` (zero copy when HostMemory maps the range,
+// else through a stack bounce buffer). Shared by the channels above.
+Status MoveHostRange(HostMemory& memory, Direction dir, uint64_t addr, uint64_t data_off,
+                     uint64_t len, DataChannel::Chunk& chunk);
+
+}  // namespace nvemu::pcie
