@@ -22,7 +22,7 @@ constexpr uint64_t kMinBar0Size = 16 * 1024;
 constexpr uint16_t kMaxMsixVectors = 2048;  // Table Size is 11 bits (PCIe Base 4.0, 7.7.2.2)
 
 // Class code 010802h: mass storage / Non-Volatile Memory controller / NVM Express
-// (PCI Code and ID Assignment 1.11, D.2; NVMe over PCIe Transport 1.0, 3.8.1.4 "CC").
+// (PCI Code and ID Assignment, Appendix D; NVMe 1.4, 2.1.5 CC).
 constexpr uint8_t kClassBase = 0x01;
 constexpr uint8_t kClassSub = 0x08;
 constexpr uint8_t kClassProgIf = 0x02;
@@ -218,14 +218,15 @@ void ConfigSpace::Build() {
   Set16(kLinkControl2, kLinkCtl2Value);
 
   // Extended configuration space: a zero header at 100h means "no extended capabilities"
-  // (PCIe Base 4.0, 7.6.3). Everything from 100h on is read-only 0.
+  // (PCIe Base 4.0, 7.6.1). Everything from 100h on is read-only 0.
 }
 
 void ConfigSpace::UpdateMirrors() {
   const uint16_t cmd = Get16(kCommand);
   const uint16_t msix = Get16(kMsixControl);
-  memory_enabled_.store(cmd & kCmdMemorySpace);
-  bus_master_enabled_.store(cmd & kCmdBusMaster);
+  const bool d0 = PowerState() == kPowerStateD0;
+  memory_enabled_.store(d0 && (cmd & kCmdMemorySpace));
+  bus_master_enabled_.store(d0 && (cmd & kCmdBusMaster));
   intx_disabled_.store(cmd & kCmdIntxDisable);
   msix_enabled_.store(msix & kMsixCtlEnable);
   msix_function_masked_.store(msix & kMsixCtlFunctionMask);
@@ -321,6 +322,8 @@ void ConfigSpace::RecordErrors(uint16_t status_bits, uint16_t device_status_bits
 }
 
 void ConfigSpace::SetCallbacks(Callbacks callbacks) { callbacks_ = std::move(callbacks); }
+
+uint8_t ConfigSpace::PowerState() const { return data_[kPmcsr] & kPmcsrPowerStateMask; }
 
 uint64_t ConfigSpace::Bar0Address() const {
   return ((uint64_t{Get32(kBar1)} << 32) | Get32(kBar0)) & ~uint64_t{kBarTypeMask};

@@ -1,13 +1,14 @@
 // ConfigSpace: the 4 KiB PCI Express configuration space of nvemu's NVMe function.
 //
 // A type 0 header (PCI Local Bus 3.0, 6.1; PCIe Base 4.0, 7.5.1) for an NVMe controller (class code
-// 010802h, NVMe over PCIe 1.0 / NVMe Base 2.0 Figure 1 "PCI header"), a 64-bit non-prefetchable
+// 010802h; NVMe 1.4, 2.1 "PCI Header", now the NVMe over PCIe Transport specification), a 64-bit
+// non-prefetchable
 // BAR0 and a dword-aligned capability list:
 //
 //   40h  Power Management (PCI PM 1.2, 3.2)          next 50h
 //   50h  MSI-X (PCIe Base 4.0, 7.7.2)                 next 60h
 //   60h  PCI Express, version 2, Endpoint (7.5.3)     next 00h
-//   100h extended capability header 0 (no extended capabilities; PCIe Base 4.0, 7.6.3)
+//   100h extended capability header 0 (no extended capabilities; PCIe Base 4.0, 7.6.1)
 //
 // The space is modelled as bytes plus per-byte masks: bits in `wmask` are read-write, bits in
 // `w1cmask` are write-1-to-clear, every other bit is read-only; unimplemented (reserved) bytes read
@@ -154,6 +155,8 @@ class ConfigSpace {
   void SetCallbacks(Callbacks callbacks);
 
   // Interrupt-path state: lock-free, any thread.
+  // Command.Memory Space / Bus Master Enable, and the function in D0: in D3hot a function decodes
+  // only configuration requests and initiates no transactions (PCI PM 1.2, chapter 5, D3hot).
   bool MemoryEnabled() const { return memory_enabled_.load(); }
   bool BusMasterEnabled() const { return bus_master_enabled_.load(); }
   bool IntxDisabled() const { return intx_disabled_.load(); }
@@ -167,6 +170,8 @@ class ConfigSpace {
   // The 64-bit BAR0 base address as programmed (BAR0 | BAR1 << 32, type bits cleared). Control
   // path. While software is sizing the BAR this is the size mask, as on hardware.
   uint64_t Bar0Address() const;
+  // PMCSR.PowerState: 0 (D0) or 3 (D3hot). Control path.
+  uint8_t PowerState() const;
   uint64_t Bar0Size() const { return params_.bar0_size; }
   uint16_t MsixVectors() const { return params_.msix_vectors; }
   const ConfigSpaceParams& params() const { return params_; }

@@ -49,7 +49,7 @@ Interrupts::Interrupts(uint16_t vectors, InterruptSink& sink, ConfigSpace& confi
   for (unsigned i = 0; i < (vectors_ + 63u) / 64; ++i) pba_[i].store(0);
 }
 
-// --- MSI-X table and PBA (PCIe Base 4.0, 7.7.2.3 Table Entry, 7.7.2.4 PBA) ---
+// --- MSI-X table and PBA (PCIe Base 4.0, 7.7.2.5-7.7.2.9) ---
 
 uint32_t Interrupts::ReadTableDword(uint32_t off) const {
   const Entry& e = table_[off / kEntrySize];

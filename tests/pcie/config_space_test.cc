@@ -180,10 +180,25 @@ TEST_F(ConfigSpaceTest, PowerManagementCapability) {
   EXPECT_EQ(cs_.Read(CS::kPmcsr, 2), 0x000bu);
   cs_.Write(CS::kPmcsr, 2, 0x0000);  // back to D0
   EXPECT_EQ(cs_.Read(CS::kPmcsr, 2), 0x0008u);
+  EXPECT_EQ(cs_.PowerState(), 0);
   cs_.Write(CS::kPmcsr, 4, 0xffffffff);  // only PowerState is writable; No_Soft_Reset stays set
   EXPECT_EQ(cs_.Read(CS::kPmcsr, 4), 0x0000000bu);
   cs_.Write(CS::kPmc, 2, 0);
   EXPECT_EQ(cs_.Read(CS::kPmc, 2), 0x0003u);
+}
+
+TEST_F(ConfigSpaceTest, D3HotDisablesMemoryAndBusMaster) {
+  cs_.Write(CS::kCommand, 2, CS::kCmdMemorySpace | CS::kCmdBusMaster);
+  EXPECT_TRUE(cs_.MemoryEnabled());
+  EXPECT_TRUE(cs_.BusMasterEnabled());
+  cs_.Write(CS::kPmcsr, 2, 0x0003);
+  EXPECT_EQ(cs_.PowerState(), 3);
+  EXPECT_FALSE(cs_.MemoryEnabled());
+  EXPECT_FALSE(cs_.BusMasterEnabled());
+  EXPECT_EQ(cs_.Read(CS::kCommand, 2), 0x0006u) << "Command itself is unchanged";
+  cs_.Write(CS::kPmcsr, 2, 0x0000);  // No_Soft_Reset: D3hot -> D0 keeps the configuration
+  EXPECT_TRUE(cs_.MemoryEnabled());
+  EXPECT_TRUE(cs_.BusMasterEnabled());
 }
 
 TEST_F(ConfigSpaceTest, CapabilityListWalk) {
