@@ -162,7 +162,8 @@ void PcieDeviceImpl::MmioWrite(uint64_t offset, unsigned size, uint64_t value) {
       return;
     }
     RegisterWrite w = ctrl_->WriteRegister(static_cast<uint32_t>(offset), size, value);
-    if (w.event == RegisterEvent::kIntMask) interrupts_.SetIntMask(ctrl_->registers().intms());
+    // INTMS changes by INTMS/INTMC writes and by resets (CC.EN 1->0, NSSR).
+    if (w.event != RegisterEvent::kNone) interrupts_.SetIntMask(ctrl_->registers().intms());
     return;
   }
   if (offset < layout_.doorbell_end) return WriteDoorbell(offset, size, value);
