@@ -20,16 +20,16 @@ uint64_t MakeCap(const ControllerConfig& c) {
   return cap;
 }
 
-Controller::Controller(const ControllerConfig& config,
-                       std::vector<std::unique_ptr<Namespace>> namespaces, const Clock& clock)
+Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uint16_t cntlid,
+                       const Clock& clock)
     : config_(config),
       clock_(clock),
-      namespaces_(std::move(namespaces)),
+      subsystem_(subsystem),
+      cntlid_(cntlid),
       regs_(MakeCap(config), reg::kVersion20),
       allocated_sqs_(config.max_io_queues),
       allocated_cqs_(config.max_io_queues) {
-  for (auto& ns : namespaces_) namespace_table_.push_back(ns.get());
-  io_ctx_.namespaces = namespace_table_;
+  io_ctx_.namespaces = subsystem_.namespaces();
   if (config_.mdts != 0) {
     io_ctx_.max_transfer_bytes = (1ull << config_.mdts) << (12 + config_.mpsmin);
   }
@@ -138,10 +138,7 @@ void Controller::Shutdown(uint8_t shn) {
   uint32_t csts = regs_.csts();
   regs_.set_csts((csts & ~reg::kCstsShstMask) | (reg::kShstOccurring << reg::kCstsShstShift));
   if (front_end_) front_end_->DisableQueues();
-  for (auto& ns : namespaces_) {
-    IoStatus st = ns->backend().Flush();
-    if (!st.ok()) spdlog::error("controller: flush of namespace {} failed: errno {}", ns->nsid(), st.err);
-  }
+  subsystem_.FlushAll();
   regs_.set_csts((regs_.csts() & ~reg::kCstsShstMask) |
                  (reg::kShstComplete << reg::kCstsShstShift));
   spdlog::info("controller: {} shutdown complete", shn == reg::kShnAbrupt ? "abrupt" : "normal");
@@ -173,7 +170,7 @@ void Controller::ResetToPowerOn() {
 void Controller::PowerOff() {
   ready_.store(false, std::memory_order_release);
   if (front_end_) front_end_->DisableQueues();
-  for (auto& ns : namespaces_) (void)ns->backend().Flush();
+  subsystem_.FlushAll();
 }
 
 Status Controller::ExecuteAdmin(Request& req) { return ExecuteAdminCommand(*this, req); }

@@ -18,6 +18,7 @@
 #include "core/async_events.h"
 #include "core/front_end.h"
 #include "core/registers.h"
+#include "core/subsystem.h"
 #include "nvemu/clock.h"
 #include "nvemu/config.h"
 #include "nvm/io_cmd.h"
@@ -28,8 +29,8 @@ namespace nvemu {
 
 class Controller {
  public:
-  // `namespaces[i]` is NSID i+1. The clock must outlive the controller.
-  Controller(const ControllerConfig& config, std::vector<std::unique_ptr<Namespace>> namespaces,
+  // The subsystem (namespaces) and the clock must outlive the controller.
+  Controller(const ControllerConfig& config, Subsystem& subsystem, uint16_t cntlid,
              const Clock& clock);
 
   // Must be set before the first register write.
@@ -59,10 +60,9 @@ class Controller {
   uint32_t page_size() const { return page_size_.load(std::memory_order_acquire); }
   uint64_t max_transfer_bytes() const { return io_ctx_.max_transfer_bytes; }
   uint16_t cntlid() const { return cntlid_; }
-  uint32_t nn() const { return static_cast<uint32_t>(namespace_table_.size()); }
-  Namespace* GetNamespace(uint32_t nsid) const {
-    return (nsid == 0 || nsid > namespace_table_.size()) ? nullptr : namespace_table_[nsid - 1];
-  }
+  uint32_t nn() const { return subsystem_.nn(); }
+  Namespace* GetNamespace(uint32_t nsid) const { return subsystem_.Get(nsid); }
+  Subsystem& subsystem() { return subsystem_; }
 
   // Number of I/O SQs/CQs granted by Set Features Number of Queues (1-based counts).
   uint32_t allocated_sqs() const { return allocated_sqs_; }
@@ -90,9 +90,8 @@ class Controller {
 
   const ControllerConfig config_;
   const Clock& clock_;
-  const uint16_t cntlid_ = 0;
-  std::vector<std::unique_ptr<Namespace>> namespaces_;
-  std::vector<Namespace*> namespace_table_;
+  Subsystem& subsystem_;
+  const uint16_t cntlid_;
   IoContext io_ctx_;
 
   FrontEnd* front_end_ = nullptr;

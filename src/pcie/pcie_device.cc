@@ -12,15 +12,12 @@ Result<std::unique_ptr<PcieDevice>> PcieDevice::Create(const ControllerConfig& c
                                                        HostMemory& memory, InterruptSink& sink,
                                                        const Clock& clock) {
   if (auto v = config.Validate(); !v.ok()) return v.error();
-  std::vector<std::unique_ptr<Namespace>> namespaces;
-  for (size_t i = 0; i < config.namespaces.size(); ++i) {
-    auto ns = MakeNamespace(static_cast<uint32_t>(i + 1), config.namespaces[i], config.serial);
-    if (!ns.ok()) return ns.error();
-    namespaces.push_back(std::move(ns.value()));
-  }
-  auto ctrl = std::make_unique<Controller>(config, std::move(namespaces), clock);
-  return std::unique_ptr<PcieDevice>(
-      std::make_unique<pcie::PcieDeviceImpl>(config, memory, sink, std::move(ctrl)));
+  auto subsystem = Subsystem::Create(config);
+  if (!subsystem.ok()) return subsystem.error();
+  // A PCIe function is one controller of its own subsystem; CNTLID 0 as for PCIe controllers.
+  auto ctrl = std::make_unique<Controller>(config, **subsystem, 0, clock);
+  return std::unique_ptr<PcieDevice>(std::make_unique<pcie::PcieDeviceImpl>(
+      config, memory, sink, std::move(subsystem.value()), std::move(ctrl)));
 }
 
 namespace pcie {
@@ -61,10 +58,12 @@ Bar0Layout ComputeBar0Layout(const ControllerConfig& c) {
 }
 
 PcieDeviceImpl::PcieDeviceImpl(const ControllerConfig& config, HostMemory& memory,
-                               InterruptSink& sink, std::unique_ptr<Controller> controller)
+                               InterruptSink& sink, std::unique_ptr<Subsystem> subsystem,
+                               std::unique_ptr<Controller> controller)
     : config_(config),
       layout_(ComputeBar0Layout(config)),
       memory_(memory),
+      subsystem_(std::move(subsystem)),
       ctrl_(std::move(controller)),
       config_space_(MakeConfigParams(config, layout_)),
       interrupts_(config.msix_vectors, sink, config_space_),

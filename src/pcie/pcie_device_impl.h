@@ -1,11 +1,13 @@
 // PcieDeviceImpl: the NVMe-over-PCIe front end. It ties the PCI function model (ConfigSpace,
-// Interrupts), BAR0 decoding (registers, doorbells, MSI-X), the queue engine (QueueGroups on reactors)
-// and the transport-free Controller together, and implements the Controller's FrontEnd hooks.
+// Interrupts), BAR0 decoding (registers, doorbells, MSI-X), the queue engine (QueueGroups on
+// reactors) and the transport-free Controller together, and implements the Controller's FrontEnd
+// hooks.
 //
 // Threading (see docs/architecture.md):
 //   - Config space and register accesses: any host thread, serialized by `control_mu_`.
 //   - Doorbell writes: any host thread, lock-free (atomics + Reactor::Notify).
-//   - Queue tables (sqs_/cqs_): admin reactor (Create/Delete commands) or the control path while every
+//   - Queue tables (sqs_/cqs_): admin reactor (Create/Delete commands) or the control path while
+//   every
 //     reactor is quiesced (enable/disable).
 //   - QueueGroups: their reactor's thread.
 #pragma once
@@ -38,7 +40,7 @@ Bar0Layout ComputeBar0Layout(const ControllerConfig& config);
 class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
  public:
   PcieDeviceImpl(const ControllerConfig& config, HostMemory& memory, InterruptSink& sink,
-                 std::unique_ptr<Controller> controller);
+                 std::unique_ptr<Subsystem> subsystem, std::unique_ptr<Controller> controller);
   ~PcieDeviceImpl() override;
 
   // PcieDevice
@@ -74,6 +76,7 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
   const ControllerConfig config_;
   const Bar0Layout layout_;
   HostMemory& memory_;
+  std::unique_ptr<Subsystem> subsystem_;  // outlives ctrl_
   std::unique_ptr<Controller> ctrl_;
 
   std::mutex control_mu_;  // config space + registers
