@@ -74,6 +74,29 @@ class Controller {
   bool volatile_write_cache() const { return vwc_enabled_; }
   void set_volatile_write_cache(bool on) { vwc_enabled_ = on; }
 
+  // Features the queue engine applies on the I/O reactors (NVMe Base 2.0, 5.27.1): Set Features
+  // (admin reactor) stores them, QueueGroups read them lock-free on every poll pass. Values use
+  // the feature's CDW11 layout. 01h Arbitration: AB[2:0], LPW[15:8], MPW[23:16], HPW[31:24].
+  // 08h Interrupt Coalescing: THR[7:0], TIME[15:8]. 09h Interrupt Vector Configuration: CD per IV.
+  uint32_t arbitration() const { return arbitration_.load(std::memory_order_relaxed); }
+  void set_arbitration(uint32_t dw11) { arbitration_.store(dw11, std::memory_order_relaxed); }
+  uint32_t interrupt_coalescing() const { return coalescing_.load(std::memory_order_relaxed); }
+  void set_interrupt_coalescing(uint32_t dw11) {
+    coalescing_.store(dw11 & 0xffff, std::memory_order_relaxed);
+  }
+  bool coalescing_disabled(uint16_t iv) const {
+    return iv < kMaxVectors &&
+           ((cd_bits_[iv / 64].load(std::memory_order_relaxed) >> (iv % 64)) & 1);
+  }
+  void set_coalescing_disabled(uint16_t iv, bool cd) {
+    if (iv >= kMaxVectors) return;
+    if (cd) {
+      cd_bits_[iv / 64].fetch_or(uint64_t{1} << (iv % 64), std::memory_order_relaxed);
+    } else {
+      cd_bits_[iv / 64].fetch_and(~(uint64_t{1} << (iv % 64)), std::memory_order_relaxed);
+    }
+  }
+
   AsyncEventQueue& async_events() { return async_events_; }
   FrontEnd* front_end() const { return front_end_; }
   const Clock& clock() const { return clock_; }
@@ -106,6 +129,12 @@ class Controller {
   uint32_t allocated_cqs_;
   bool vwc_enabled_ = true;
   AsyncEventQueue async_events_;
+
+  // Features read by the I/O reactors (see arbitration()). AB = 111b (no burst limit) as nvmeqemu.
+  static constexpr uint16_t kMaxVectors = 2048;  // MSI-X maximum
+  std::atomic<uint32_t> arbitration_{0x7};
+  std::atomic<uint32_t> coalescing_{0};
+  std::array<std::atomic<uint64_t>, kMaxVectors / 64> cd_bits_{};
 };
 
 // Builds CAP from the configuration (NVMe Base 2.0, 3.1.3.1).

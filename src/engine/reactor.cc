@@ -3,10 +3,30 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <future>
 
 namespace nvemu::engine {
+namespace {
+
+// Counters have a single writer (the reactor thread): a plain load + store, no locked RMW.
+template <typename T>
+void Bump(std::atomic<T>& counter, T by = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Timer mode: spin at least this long before a tick (futex wake-up jitter on top of the learnt
+// overshoot).
+constexpr uint64_t kSpinMarginNs = 2'000;
+
+}  // namespace
 
 Reactor::Reactor(ReactorOptions options) : options_(std::move(options)) {}
 
@@ -14,7 +34,10 @@ Reactor::~Reactor() { Stop(); }
 
 void Reactor::Start() {
   stop_.store(false);
-  running_.store(true, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    running_.store(true, std::memory_order_release);
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -23,22 +46,27 @@ void Reactor::Stop() {
   stop_.store(true);
   Wake();
   thread_.join();
-  running_.store(false, std::memory_order_release);
+  {
+    // From here on Post() runs messages inline; whatever it queued before is drained below.
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    running_.store(false, std::memory_order_release);
+  }
   thread_id_.store(std::thread::id());
-  DrainMailbox();  // messages posted during shutdown run inline
+  DrainMailbox();
 }
 
 void Reactor::Post(std::function<void()> fn) {
-  if (!Running()) {
-    fn();
-    return;
-  }
   {
-    std::lock_guard<std::mutex> lock(mailbox_mu_);
-    mailbox_.push_back(std::move(fn));
-    has_mail_.store(true, std::memory_order_seq_cst);
+    std::unique_lock<std::mutex> lock(mailbox_mu_);
+    if (running_.load(std::memory_order_acquire)) {
+      mailbox_.push_back(std::move(fn));
+      has_mail_.store(true, std::memory_order_seq_cst);
+      lock.unlock();
+      Wake();
+      return;
+    }
   }
-  Wake();
+  fn();
 }
 
 void Reactor::RunSync(const std::function<void()>& fn) {
@@ -64,7 +92,7 @@ void Reactor::RemovePoller(Poller* poller) {
 
 void Reactor::Wake() {
   wake_seq_.fetch_add(1, std::memory_order_seq_cst);
-  wake_seq_.notify_one();
+  FutexWake(wake_seq_, 1);
 }
 
 bool Reactor::DrainMailbox() {
@@ -82,60 +110,115 @@ bool Reactor::DrainMailbox() {
 uint32_t Reactor::PollAll(uint32_t budget) {
   uint32_t done = 0;
   for (Poller* p : pollers_) done += p->Poll(budget);
+  if (done != 0) Bump(entries_, uint64_t{done});
   return done;
+}
+
+uint64_t Reactor::MinTimeoutNs() {
+  uint64_t t = kWaitForever;
+  for (Poller* p : pollers_) t = std::min(t, p->TimeoutNs());
+  return t;
 }
 
 void Reactor::Run() {
   thread_id_.store(std::this_thread::get_id());
+  if (options_.mode != ProcessingMode::kPoll) SetPreciseTimerSlack();
   spdlog::debug("reactor {}: started", options_.name);
-  auto next_tick = std::chrono::steady_clock::now();
+  if (options_.mode == ProcessingMode::kTimer) {
+    RunTimer();
+  } else {
+    RunPollOrNotify();
+  }
+  // Final drain so that RunSync callers waiting on us are released.
+  DrainMailbox();
+  spdlog::debug("reactor {}: stopped", options_.name);
+}
+
+void Reactor::RunPollOrNotify() {
+  const bool notify = options_.mode == ProcessingMode::kNotify;
   while (!stop_.load(std::memory_order_acquire)) {
     bool busy = DrainMailbox();
-    if (options_.mode == ProcessingMode::kTimer) {
-      // nvmeqemu's doorbell timer: one tick processes at most entries_per_tick entries in total,
-      // starting where the previous tick stopped so that no poller starves.
-      uint32_t budget = options_.entries_per_tick;
-      for (size_t i = 0; i < pollers_.size() && budget > 0; ++i) {
-        Poller* p = pollers_[(next_poller_ + i) % pollers_.size()];
-        budget -= p->Poll(budget);
-      }
-      if (!pollers_.empty()) next_poller_ = (next_poller_ + 1) % pollers_.size();
-      next_tick += std::chrono::microseconds(options_.timer_period_us);
-      auto now = std::chrono::steady_clock::now();
-      if (next_tick < now) next_tick = now;
-      // Sleep until the tick, but wake for messages (Stop, RunSync) at once.
-      if (!has_mail_.load() && !stop_.load()) {
-        sleeping_.store(true);
-        std::this_thread::sleep_until(next_tick);
-        sleeping_.store(false);
-      }
-      continue;
-    }
     busy |= PollAll(options_.poll_budget) > 0;
     if (busy) continue;
-    idle_polls_.fetch_add(1, std::memory_order_relaxed);
-    if (options_.mode == ProcessingMode::kPoll) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
+    Bump(idle_polls_);
+    if (!notify) {
+      CpuRelax();
       continue;
     }
-    // Notify mode: announce that we are about to sleep, then look once more so that work published
-    // before a producer saw `sleeping_` is not missed.
+    // Announce the sleep, then look once more: a producer publishes work, then loads `sleeping_`
+    // (both seq_cst); we store `sleeping_`, fence, then read its doorbells. One of the two sides
+    // sees the other, so work published before the producer saw `sleeping_ == false` is found here.
     uint32_t seq = wake_seq_.load(std::memory_order_seq_cst);
     sleeping_.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (has_mail_.load(std::memory_order_seq_cst) || PollAll(options_.poll_budget) > 0 ||
         stop_.load()) {
       sleeping_.store(false, std::memory_order_relaxed);
       continue;
     }
-    sleeps_.fetch_add(1, std::memory_order_relaxed);
-    wake_seq_.wait(seq, std::memory_order_seq_cst);
+    Bump(sleeps_);
+    FutexWait(wake_seq_, seq, MinTimeoutNs());
     sleeping_.store(false, std::memory_order_relaxed);
   }
-  // Final drain so that RunSync callers waiting on us are released.
-  DrainMailbox();
-  spdlog::debug("reactor {}: stopped", options_.name);
+}
+
+// nvmeqemu's doorbell timer: one tick processes at most entries_per_tick entries in total,
+// starting where the previous tick stopped so that no poller starves.
+void Reactor::Tick() {
+  uint32_t budget = options_.entries_per_tick;
+  const size_t n = pollers_.size();
+  for (size_t i = 0; i < n && budget > 0; ++i) {
+    Poller* p = pollers_[(next_poller_ + i) % n];
+    budget -= std::min(budget, p->Poll(budget));
+  }
+  if (n != 0) next_poller_ = (next_poller_ + 1) % n;
+  const uint32_t done = options_.entries_per_tick - budget;
+  if (done != 0) Bump(entries_, uint64_t{done});
+  if (done > max_tick_entries_.load(std::memory_order_relaxed)) {
+    max_tick_entries_.store(done, std::memory_order_relaxed);
+  }
+  Bump(ticks_);
+}
+
+void Reactor::RunTimer() {
+  const uint64_t period = uint64_t{options_.timer_period_us} * 1000;
+  uint64_t next_tick = MonotonicNs();
+  while (!stop_.load(std::memory_order_acquire)) {
+    DrainMailbox();
+    Tick();
+    next_tick += period;
+    const uint64_t now = MonotonicNs();
+    if (now > next_tick + period) {
+      Bump(late_ticks_);
+      next_tick = now;
+    }
+    WaitUntil(next_tick);
+  }
+}
+
+void Reactor::WaitUntil(uint64_t deadline_ns) {
+  for (;;) {
+    if (stop_.load(std::memory_order_acquire)) return;
+    if (has_mail_.load(std::memory_order_acquire)) DrainMailbox();
+    const uint64_t now = MonotonicNs();
+    if (now >= deadline_ns) return;
+    const uint64_t remaining = deadline_ns - now;
+    if (remaining <= sleep_overshoot_ns_ + kSpinMarginNs) {
+      CpuRelax();  // the last stretch: spin for accuracy
+      continue;
+    }
+    // Sleep until shortly before the tick; Post() and Stop() bump wake_seq_ and end it early.
+    const uint32_t seq = wake_seq_.load(std::memory_order_seq_cst);
+    if (has_mail_.load(std::memory_order_seq_cst) || stop_.load()) continue;
+    const uint64_t request = remaining - sleep_overshoot_ns_ - kSpinMarginNs;
+    FutexWait(wake_seq_, seq, request);
+    const uint64_t slept = MonotonicNs() - now;
+    if (slept >= request) {
+      // Learn the overshoot: follow increases at once, decay slowly.
+      const uint64_t over = slept - request;
+      sleep_overshoot_ns_ = std::max(over, sleep_overshoot_ns_ - sleep_overshoot_ns_ / 16);
+    }
+  }
 }
 
 }  // namespace nvemu::engine

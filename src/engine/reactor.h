@@ -1,16 +1,22 @@
 // Reactor: one thread that owns a set of pollers (queue groups, connections) and runs them.
 //
-// Ownership rule (docs/architecture.md): state a poller owns is touched only on its reactor's thread.
-// Other threads change it by message: Post() (fire and forget) or RunSync() (wait for it). Messages are
-// control-path only (they allocate); the I/O path never takes a lock or allocates.
+// Ownership rule (docs/architecture.md): state a poller owns is touched only on its reactor's
+// thread. Other threads change it by message: Post() (fire and forget) or RunSync() (wait for it).
+// Messages are control-path only (they allocate and take the mailbox mutex); the I/O path never
+// takes a lock or allocates.
 //
-// Waiting for work depends on the processing mode:
+// Waiting for work depends on the processing mode (docs/performance.md measures them):
 //   kPoll   - busy-poll: lowest latency, one core per reactor.
-//   kNotify - sleep when idle; producers call Notify() after publishing work (a doorbell write). The
-//             handshake (sleeping flag + re-poll before sleeping) means no wake-up is lost, and Notify()
-//             costs one atomic load while the reactor is awake.
-//   kTimer  - nvmeqemu compatible: every `timer_period_us` the pollers get a shared budget of
-//             `entries_per_tick` entries; Notify() does nothing (work waits for the next tick).
+//   kNotify - sleep when idle; producers call Notify() after publishing work (a doorbell write).
+//             The handshake (sleeping flag, fence, re-poll before sleeping) means no wake-up is
+//             lost, and Notify() costs one atomic load while the reactor is awake. The sleep is
+//             bounded by the pollers' TimeoutNs() (e.g. an interrupt coalescing deadline).
+//   kTimer  - the historical nvmeqemu mode: every `timer_period_us` one tick gives the pollers a
+//             shared budget of `entries_per_tick` entries; Notify() does nothing (work waits for
+//             the next tick). Ticks follow an absolute schedule; the wait sleeps on a futex (so
+//             messages are served at once) until shortly before the tick and spins the rest, the
+//             spin length learnt from the observed sleep overshoot. A tick that starts more than
+//             one period late is counted in late_ticks() and the schedule restarts from now.
 #pragma once
 
 #include <atomic>
@@ -21,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/futex.h"
 #include "nvemu/config.h"
 
 namespace nvemu::engine {
@@ -30,6 +37,9 @@ class Poller {
   virtual ~Poller() = default;
   // Processes at most `budget` entries of work; returns how many it processed (0 = idle).
   virtual uint32_t Poll(uint32_t budget) = 0;
+  // Nanoseconds after which the poller wants Poll() again even if no new work is published (a
+  // deferred interrupt), or kWaitForever. Asked on the reactor thread just before it sleeps.
+  virtual uint64_t TimeoutNs() { return kWaitForever; }
 };
 
 struct ReactorOptions {
@@ -49,15 +59,16 @@ class Reactor {
 
   // Starts the thread. REQUIRES: not running.
   void Start();
-  // Runs pending messages, then stops and joins the thread. Idempotent.
+  // Runs pending messages, then stops and joins the thread. Idempotent. Messages posted while or
+  // after it stops run inline on the poster.
   void Stop();
 
-  // Runs `fn` on the reactor thread soon. Safe from any thread; if the reactor is not running, `fn`
-  // runs inline on the caller.
+  // Runs `fn` on the reactor thread soon. Safe from any thread; if the reactor is not running,
+  // `fn` runs inline on the caller.
   void Post(std::function<void()> fn);
-  // Runs `fn` on the reactor thread and waits for it. Runs inline when called on the reactor thread or
-  // when the reactor is not running. Never call it from a thread that the target reactor may itself
-  // RunSync() on (the rule: admin/control -> I/O reactors only).
+  // Runs `fn` on the reactor thread and waits for it. Runs inline when called on the reactor
+  // thread or when the reactor is not running. Never call it from a thread that the target reactor
+  // may itself RunSync() on (the rule: admin/control -> I/O reactors only).
   void RunSync(const std::function<void()>& fn);
 
   // Registers / unregisters a poller. REQUIRES: on the reactor thread, or the reactor not running.
@@ -73,21 +84,36 @@ class Reactor {
   bool Running() const { return running_.load(std::memory_order_acquire); }
   const std::string& name() const { return options_.name; }
   ProcessingMode mode() const { return options_.mode; }
+  const ReactorOptions& options() const { return options_; }
 
-  // Counters for tests and `nvemu perf`: loop iterations that found no work, and sleeps.
+  // Counters for tests and `nvemu perf` (written by the reactor thread only, read anywhere).
+  // Loop iterations (poll/notify) that found no work, and notify-mode sleeps.
   uint64_t idle_polls() const { return idle_polls_.load(std::memory_order_relaxed); }
   uint64_t sleeps() const { return sleeps_.load(std::memory_order_relaxed); }
+  // Entries the pollers reported as processed.
+  uint64_t entries() const { return entries_.load(std::memory_order_relaxed); }
+  // Timer mode: ticks run, the most entries processed in one tick, ticks that started more than
+  // one period late.
+  uint64_t ticks() const { return ticks_.load(std::memory_order_relaxed); }
+  uint32_t max_tick_entries() const { return max_tick_entries_.load(std::memory_order_relaxed); }
+  uint64_t late_ticks() const { return late_ticks_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
+  void RunTimer();
+  void RunPollOrNotify();
+  void Tick();
+  // Timer mode: returns at `deadline_ns` (MonotonicNs) or on Stop(); serves messages meanwhile.
+  void WaitUntil(uint64_t deadline_ns);
   bool DrainMailbox();
   uint32_t PollAll(uint32_t budget);
+  uint64_t MinTimeoutNs();
   void Wake();
 
   const ReactorOptions options_;
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};
-  std::atomic<bool> running_{false};
+  std::atomic<bool> running_{false};  // changed under mailbox_mu_ (Post checks it there)
   std::atomic<bool> stop_{false};
 
   std::vector<Poller*> pollers_;  // reactor thread only
@@ -98,10 +124,16 @@ class Reactor {
   std::atomic<bool> has_mail_{false};
 
   std::atomic<bool> sleeping_{false};
-  std::atomic<uint32_t> wake_seq_{0};
+  std::atomic<uint32_t> wake_seq_{0};  // futex word: bumped by Wake()
+
+  uint64_t sleep_overshoot_ns_ = 20'000;  // timer mode: learnt futex sleep overshoot
 
   std::atomic<uint64_t> idle_polls_{0};
   std::atomic<uint64_t> sleeps_{0};
+  std::atomic<uint64_t> entries_{0};
+  std::atomic<uint64_t> ticks_{0};
+  std::atomic<uint32_t> max_tick_entries_{0};
+  std::atomic<uint64_t> late_ticks_{0};
 };
 
 }  // namespace nvemu::engine
