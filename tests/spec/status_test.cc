@@ -5,8 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 
 #include "nvemu/command.h"
+
+namespace nvemu {
+// gtest prints Status values as text.
+inline void PrintTo(const Status& s, std::ostream* os) { *os << s.ToString(); }
+}  // namespace nvemu
 
 namespace nvemu {
 namespace {
