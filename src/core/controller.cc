@@ -79,6 +79,7 @@ const char* Controller::ValidateEnable() const {
   if (cc.ams() != reg::kAmsRoundRobin && cc.ams() != reg::kAmsWrrUrgent) {
     return "CC.AMS selects an unsupported arbitration mechanism";
   }
+  if (message_based_) return nullptr;  // no admin queue registers on fabrics
   uint32_t aqa = regs_.aqa();
   // 3.1.3.8: the admin queues hold at least 2 entries.
   if (reg::AqaAsqs(aqa) < 1) return "AQA.ASQS is less than 2 entries";

@@ -54,6 +54,10 @@ class Controller {
 
   const ControllerConfig& config() const { return config_; }
   const RegisterFile& registers() const { return regs_; }
+  // NVMe over Fabrics controllers are message-based: AQA/ASQ/ACQ are reserved (NVMe Base 2.0,
+  // 3.1.3), so enabling skips their checks. Set before the first register write.
+  void set_message_based(bool on) { message_based_ = on; }
+  bool message_based() const { return message_based_; }
   reg::Cap cap() const { return regs_.cap(); }
   bool ready() const { return ready_.load(std::memory_order_acquire); }
   // Memory page size from CC.MPS (valid while enabled).
@@ -118,6 +122,7 @@ class Controller {
   IoContext io_ctx_;
 
   FrontEnd* front_end_ = nullptr;
+  bool message_based_ = false;
   RegisterFile regs_;
   std::atomic<bool> ready_{false};
   std::atomic<uint32_t> page_size_{4096};
