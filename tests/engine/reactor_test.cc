@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <future>
 #include <memory>
 #include <string>
@@ -19,15 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// Known product bugs are reproduced by tests that skip unless NVEMU_RUN_BUG_TESTS is set, so the
-// suite stays green while the bug can still be shown (see /work/bugs-from-unit.txt).
-#define SKIP_KNOWN_BUG(msg)                              \
-  do {                                                   \
-    if (std::getenv("NVEMU_RUN_BUG_TESTS") == nullptr) { \
-      GTEST_SKIP() << "BUG: " << msg;                    \
-    }                                                    \
-  } while (0)
 
 // Spins (yielding) until `pred` holds or `timeout` passes; returns pred().
 template <typename Pred>
@@ -304,7 +294,10 @@ TEST_P(ReactorModeTest, PublishedWorkIsConsumed) {
   EXPECT_TRUE(WaitFor([&] { return p.processed.load() == 3000; }))
       << "processed " << p.processed.load();
   EXPECT_EQ(p.pending.load(), 0u);
+  // entries() counts what the pollers reported.
+  EXPECT_TRUE(WaitFor([&] { return r.entries() == 3000; })) << r.entries();
   r.Stop();
+  EXPECT_EQ(r.entries(), 3000u);
 }
 
 TEST_P(ReactorModeTest, PollerBudgetIsHonoured) {
@@ -375,9 +368,6 @@ TEST_P(ReactorModeTest, TwoBusyPollersBothMakeProgress) {
 // once the reactor has stopped). A message queued after Stop() drained the mailbox would be lost
 // and a RunSync() caller would wait forever.
 TEST_P(ReactorModeTest, PostRacingWithStopIsNeverLost) {
-  SKIP_KNOWN_BUG(
-      "Post() racing with Stop(): Post saw Running()==true, Stop then set running_=false and "
-      "drained the mailbox, Post queued its message afterwards: it never runs (RunSync hangs)");
   for (int round = 0; round < 200; ++round) {
     Reactor r(options());
     std::atomic<uint64_t> posted{0}, ran{0};
@@ -558,6 +548,12 @@ TEST(ReactorTimerTest, BudgetPerTickIsSharedAcrossPollers) {
   EXPECT_GT(b.processed.load(), 0u);
   EXPECT_LE(a.max_budget.load(), o.entries_per_tick);
   EXPECT_LE(b.max_budget.load(), o.entries_per_tick);
+  // The reactor's own counters agree: every tick was used in full, never more.
+  EXPECT_GT(r.ticks(), 0u);
+  EXPECT_LE(r.ticks(), max_ticks);
+  EXPECT_EQ(r.max_tick_entries(), o.entries_per_tick);
+  EXPECT_EQ(r.entries(), total);
+  EXPECT_EQ(total, r.ticks() * o.entries_per_tick);
   // Greedy pollers use a whole tick each, so they alternate evenly.
   uint64_t lo = std::min(a.processed.load(), b.processed.load());
   uint64_t hi = std::max(a.processed.load(), b.processed.load());
@@ -622,12 +618,10 @@ TEST(ReactorTimerTest, WorkWaitsForTheTick) {
   EXPECT_EQ(r.sleeps(), 0u);  // sleeps() counts notify-mode sleeps only
 }
 
-// reactor.cc's timer loop says: "Sleep until the tick, but wake for messages (Stop, RunSync) at
-// once." It sleeps with sleep_until, which Wake() cannot interrupt, so a message waits for the next
-// tick: with a long period, RunSync() and Stop() block for up to a whole period.
+// Timer mode serves messages between ticks: with a long period, RunSync() and Stop() must not wait
+// for the next tick (regression: the timer loop once slept with sleep_until, which Wake() cannot
+// interrupt).
 TEST(ReactorTimerTest, MessagesDoNotWaitForTheTick) {
-  SKIP_KNOWN_BUG(
-      "timer mode: RunSync/Stop wait up to timer_period_us (sleep_until is not woken by Wake())");
   ReactorOptions o = Options(ProcessingMode::kTimer);
   o.timer_period_us = 2'000'000;  // 2 s
   Reactor r(o);
@@ -642,6 +636,92 @@ TEST(ReactorTimerTest, MessagesDoNotWaitForTheTick) {
   r.Stop();
   auto stop_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
   EXPECT_LT(stop_ms, 500) << "Stop waited for the timer tick";
+}
+
+TEST(ReactorTimerTest, TicksFollowThePeriod) {
+  ReactorOptions o = Options(ProcessingMode::kTimer);
+  o.timer_period_us = 1000;
+  Reactor r(o);
+  CountingPoller p;
+  r.AddPoller(&p);
+  const auto start = Clock::now();
+  r.Start();
+  std::this_thread::sleep_for(milliseconds(200));
+  r.Stop();
+  const auto elapsed_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  const uint64_t expected = elapsed_us / o.timer_period_us;
+  // Never ahead of the absolute schedule; allow a loaded machine to lose ticks (late ticks restart
+  // the schedule).
+  EXPECT_LE(r.ticks(), expected + 2);
+  EXPECT_GE(r.ticks(), expected * 3 / 10) << "late_ticks " << r.late_ticks();
+  EXPECT_EQ(r.max_tick_entries(), 0u);  // no work
+  EXPECT_EQ(r.entries(), 0u);
+  EXPECT_EQ(r.idle_polls(), 0u);  // idle_polls() counts poll/notify loop iterations only
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notify mode with poller timeouts (Poller::TimeoutNs bounds the sleep).
+
+// A poller with one deferred item that becomes due at a fixed time, with no Notify() (like an
+// interrupt coalescing deadline).
+class DeferredPoller : public Poller {
+ public:
+  explicit DeferredPoller(Clock::time_point due) : due_(due) {}
+  uint32_t Poll(uint32_t) override {
+    calls.fetch_add(1);
+    if (done.load() || Clock::now() < due_) return 0;
+    done_at = Clock::now();
+    done.store(true);
+    return 1;
+  }
+  uint64_t TimeoutNs() override {
+    if (done.load()) return kWaitForever;
+    auto now = Clock::now();
+    if (now >= due_) return 0;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(due_ - now).count();
+  }
+  std::atomic<uint64_t> calls{0};
+  std::atomic<bool> done{false};
+  Clock::time_point done_at;  // written before `done`
+
+ private:
+  const Clock::time_point due_;
+};
+
+TEST(ReactorNotifyTest, PollerTimeoutWakesTheReactorWithoutNotify) {
+  Reactor r(Options(ProcessingMode::kNotify));
+  const auto due = Clock::now() + milliseconds(40);
+  DeferredPoller p(due);
+  CountingPoller idle;  // no timeout of its own
+  r.AddPoller(&idle);
+  r.AddPoller(&p);
+  r.Start();
+  ASSERT_TRUE(WaitFor([&] { return p.done.load(); }, milliseconds(5000)))
+      << "the deferred item was never polled again";
+  EXPECT_GE(p.done_at, due);
+  EXPECT_LT(p.done_at - due, milliseconds(1000));
+  // It slept meanwhile (it did not spin for 40 ms).
+  EXPECT_GT(r.sleeps(), 0u);
+  EXPECT_LT(p.calls.load(), 5000u);
+  // Afterwards the timeout is kWaitForever again: asleep, nothing polls.
+  std::this_thread::sleep_for(milliseconds(20));
+  const uint64_t calls = p.calls.load();
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_LE(p.calls.load() - calls, 2u);
+  r.Stop();
+}
+
+TEST(ReactorNotifyTest, ShortestPollerTimeoutWins) {
+  Reactor r(Options(ProcessingMode::kNotify));
+  DeferredPoller late(Clock::now() + std::chrono::seconds(30));
+  DeferredPoller soon(Clock::now() + milliseconds(20));
+  r.AddPoller(&late);
+  r.AddPoller(&soon);
+  r.Start();
+  EXPECT_TRUE(WaitFor([&] { return soon.done.load(); }, milliseconds(5000)));
+  EXPECT_FALSE(late.done.load());
+  r.Stop();
 }
 
 }  // namespace
