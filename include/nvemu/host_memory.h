@@ -42,7 +42,7 @@ class HostMemory {
 class RegionHostMemory final : public HostMemory {
  public:
   // Makes [addr, addr+size) backed by `base`. The memory must outlive this object. Regions must not
-  // overlap; returns false if they would.
+  // overlap; returns false if they would. Read/Write may span adjacent regions; Map may not.
   bool AddRegion(uint64_t addr, uint8_t* base, size_t size);
 
   bool Read(uint64_t addr, void* dst, size_t len) override;
@@ -55,6 +55,8 @@ class RegionHostMemory final : public HostMemory {
     uint8_t* base;
     size_t size;
   };
+  template <typename F>
+  bool ForEachPiece(uint64_t addr, size_t len, F&& fn);
   std::vector<Region> regions_;
 };
 

@@ -1,6 +1,7 @@
-#include <cstring>
-
 #include "nvemu/host_memory.h"
+
+#include <algorithm>
+#include <cstring>
 
 namespace nvemu {
 
@@ -22,18 +23,50 @@ uint8_t* RegionHostMemory::Map(uint64_t addr, size_t len) {
   return nullptr;
 }
 
-bool RegionHostMemory::Read(uint64_t addr, void* dst, size_t len) {
-  uint8_t* p = Map(addr, len);
-  if (p == nullptr) return false;
-  std::memcpy(dst, p, len);
+// Read/Write may span adjacent regions (an embedder can register guest RAM in several pieces).
+template <typename F>
+bool RegionHostMemory::ForEachPiece(uint64_t addr, size_t len, F&& fn) {
+  size_t done = 0;
+  while (done < len) {
+    uint64_t a = addr + done;
+    const Region* hit = nullptr;
+    for (const Region& r : regions_) {
+      if (a >= r.addr && a - r.addr < r.size) {
+        hit = &r;
+        break;
+      }
+    }
+    if (hit == nullptr) return false;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(len - done, hit->size - (a - hit->addr)));
+    fn(hit->base + (a - hit->addr), done, n);
+    done += n;
+  }
   return true;
 }
 
+bool RegionHostMemory::Read(uint64_t addr, void* dst, size_t len) {
+  if (uint8_t* p = Map(addr, len)) {
+    std::memcpy(dst, p, len);
+    return true;
+  }
+  if (addr + len < addr) return false;
+  // Check first so that a failing read copies nothing.
+  if (!ForEachPiece(addr, len, [](uint8_t*, size_t, size_t) {})) return false;
+  auto* d = static_cast<uint8_t*>(dst);
+  return ForEachPiece(addr, len,
+                      [d](uint8_t* p, size_t off, size_t n) { std::memcpy(d + off, p, n); });
+}
+
 bool RegionHostMemory::Write(uint64_t addr, const void* src, size_t len) {
-  uint8_t* p = Map(addr, len);
-  if (p == nullptr) return false;
-  std::memcpy(p, src, len);
-  return true;
+  if (uint8_t* p = Map(addr, len)) {
+    std::memcpy(p, src, len);
+    return true;
+  }
+  if (addr + len < addr) return false;
+  if (!ForEachPiece(addr, len, [](uint8_t*, size_t, size_t) {})) return false;
+  auto* s = static_cast<const uint8_t*>(src);
+  return ForEachPiece(addr, len,
+                      [s](uint8_t* p, size_t off, size_t n) { std::memcpy(p, s + off, n); });
 }
 
 }  // namespace nvemu

@@ -59,7 +59,8 @@ Status PrpChannel::Walk(F&& segment) {
     if (remaining == 0) break;
     uint64_t next;
     if (!memory_.Read(list + 8 * data_entries, &next, sizeof(next))) return sc::kDataTransferError;
-    if (next & 0x7) return sc::kInvalidPrpOffset;
+    // The chain entry is a PRP entry inside a list, so its offset must be 0 (4.1.1).
+    if (next & page_mask) return sc::kInvalidPrpOffset;
     list = next;
   }
   return Status::Success();
