@@ -92,11 +92,14 @@ PcieDeviceImpl::PcieDeviceImpl(const ControllerConfig& config, HostMemory& memor
   env.fatal = [this](const char* why) { Fatal(why); };
 
   engine::ReactorOptions opts;
-  opts.mode = config.mode;
   opts.timer_period_us = config.timer_period_us;
   opts.entries_per_tick = config.entries_per_tick;
+  // The admin queue is control path: its reactor sleeps when idle in every mode (polling it would
+  // cost a core; in timer mode admin commands never wait behind I/O, nvmeqemu's "admin first").
+  opts.mode = ProcessingMode::kNotify;
   opts.name = "admin";
   admin_reactor_ = std::make_unique<engine::Reactor>(opts);
+  opts.mode = config.mode;
   admin_group_ = std::make_unique<QueueGroup>(env, /*admin=*/true);
   admin_reactor_->AddPoller(admin_group_.get());
   for (uint32_t i = 0; i < config.io_reactors; ++i) {
@@ -214,6 +217,7 @@ Status PcieDeviceImpl::BuildQueueMemory(bool contiguous, uint64_t prp1, uint64_t
     if (!memory_.Read(prp1, &probe, 1) || !memory_.Read(prp1 + bytes - 1, &probe, 1)) {
       return sc::kDataTransferError;
     }
+    mem->host = memory_.Map(prp1, bytes);  // the ring by pointer from now on (pcie/queues.h)
     return Status::Success();
   }
   // PC=0: PRP1 points to a PRP list with one entry per queue page (NVMe Base 2.0, 5.4/5.5).
@@ -224,6 +228,14 @@ Status PcieDeviceImpl::BuildQueueMemory(bool contiguous, uint64_t prp1, uint64_t
   }
   for (uint64_t p : mem->pages) {
     if (p == 0 || (p & (page - 1))) return sc::kInvalidPrpOffset;
+  }
+  for (uint64_t p : mem->pages) {
+    uint8_t* ptr = memory_.Map(p, page);
+    if (ptr == nullptr) {
+      mem->page_ptrs.clear();
+      break;
+    }
+    mem->page_ptrs.push_back(ptr);
   }
   return Status::Success();
 }

@@ -63,6 +63,11 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
   bool HasIoQueues() const override { return io_queue_count_.load() > 0; }
 
   Controller& controller() { return *ctrl_; }
+  // The engine, for tests and `nvemu perf` counters (read-only use from other threads).
+  engine::Reactor& admin_reactor() { return *admin_reactor_; }
+  size_t io_reactor_count() const { return io_reactors_.size(); }
+  engine::Reactor& io_reactor(size_t i) { return *io_reactors_[i]; }
+  QueueGroup& io_group(size_t i) { return *io_groups_[i]; }
 
  private:
   void WriteDoorbell(uint64_t offset, unsigned size, uint64_t value);

@@ -10,6 +10,7 @@
 #include "pcie/config_space.h"
 #include "pcie/interrupts.h"
 #include "pcie/prp.h"
+#include "spec/registers.h"
 #include "spec/request.h"
 
 namespace nvemu::pcie {
@@ -17,32 +18,43 @@ namespace {
 
 constexpr uint32_t kSqEntrySize = 64;
 constexpr uint32_t kCqEntrySize = 16;
-// Round robin burst: entries taken from one SQ before moving to the next (NVMe Base 2.0, 3.4.4.1).
-constexpr uint32_t kArbitrationBurst = 8;
 
 template <typename T>
 void EraseValue(std::vector<T>& v, const T& x) {
   v.erase(std::remove(v.begin(), v.end(), x), v.end());
 }
 
+// Counters have one writer (the reactor thread): load + store, no locked read-modify-write.
+void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
 }  // namespace
 
-void QueueGroup::AddCq(PcieCq* cq) { cqs_.push_back(cq); }
+void QueueGroup::AddCq(PcieCq* cq) {
+  cq->head = 0;
+  cq->free = cq->size - 1;
+  cq->stalled = false;
+  if (cq->ien) cq->vector_slot = aggregator_.Attach(cq->iv);
+  cqs_.push_back(cq);
+}
 
 void QueueGroup::AddSq(PcieSq* sq) {
   sqs_.push_back(sq);
   sq->cq->sqs.push_back(sq);
+  arbiter_.Add(sq);
 }
 
 void QueueGroup::RemoveSq(PcieSq* sq) {
   EraseValue(sqs_, sq);
   EraseValue(sq->cq->sqs, sq);
-  rr_next_ = 0;
+  arbiter_.Remove(sq);
 }
 
 void QueueGroup::RemoveCq(PcieCq* cq) {
   if (cq->intx_pending && env_.intx_source) env_.intx_source(cq->iv, false);
   cq->intx_pending = false;
+  if (cq->ien) aggregator_.Detach(cq->vector_slot);
   EraseValue(cqs_, cq);
 }
 
@@ -54,48 +66,56 @@ void QueueGroup::Clear() {
   }
   cqs_.clear();
   sqs_.clear();
-  rr_next_ = 0;
+  arbiter_.Clear();
+  aggregator_.Clear();
 }
 
 uint32_t QueueGroup::Poll(uint32_t budget) {
-  if (sqs_.empty()) return 0;
-  // A function without Bus Master Enable may not read or write host memory.
-  if (!env_.config->BusMasterEnabled()) return 0;
   uint32_t done = 0;
-  const size_t n = sqs_.size();
-  bool progress = true;
-  while (done < budget && progress) {
-    progress = false;
-    for (size_t i = 0; i < n && done < budget; ++i) {
-      PcieSq& sq = *sqs_[(rr_next_ + i) % n];
-      uint32_t k = ServeSq(sq, std::min(kArbitrationBurst, budget - done));
-      progress |= k > 0;
-      done += k;
+  // A function without Bus Master Enable may not read or write host memory.
+  if (!sqs_.empty() && env_.config->BusMasterEnabled()) {
+    // One doorbell read per SQ per pass; entries the host adds meanwhile wait for the next pass.
+    for (PcieSq* sq : sqs_) sq->tail = sq->tail_db->load(std::memory_order_acquire);
+    const ArbitrationParams params = DecodeArbitration(env_.controller->arbitration());
+    auto serve = [this](PcieSq& sq, uint32_t max) { return ServeSq(sq, max); };
+    // CC.AMS is fixed while the controller is enabled (3.1.3.5); the admin SQ is alone here.
+    if (!admin_ && env_.controller->cc().ams() == reg::kAmsWrrUrgent) {
+      done = arbiter_.WeightedRoundRobin(params, budget, serve);
+    } else {
+      done = arbiter_.RoundRobin(params, budget, serve);
     }
-    rr_next_ = (rr_next_ + 1) % n;
+    if (done != 0) Bump(commands_, done);
   }
   RaiseInterrupts();
   return done;
 }
 
-uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t budget) {
-  const uint32_t tail = sq.tail_db->load(std::memory_order_acquire);
+uint64_t QueueGroup::TimeoutNs() {
+  if (!aggregator_.HasPending()) return engine::kWaitForever;
+  return aggregator_.TimeoutNs(Coalescing(), env_.controller->clock().NowNs());
+}
+
+// Launches up to `max` commands of `sq`, as many as its CQ has free slots for.
+uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
+  if (sq.head == sq.tail) return 0;
+  const uint32_t avail = sq.tail > sq.head ? sq.tail - sq.head : sq.tail + sq.size - sq.head;
+  uint32_t n = std::min(avail, max);
   PcieCq& cq = *sq.cq;
+  // 3.3.1.3: a full CQ stops fetching; the CQ head doorbell wakes us when the host frees a slot.
+  if (cq.free < n && cq.RefreshFree() == 0) {
+    if (!cq.stalled) {
+      cq.stalled = true;
+      Bump(cq_full_stalls_);
+    }
+    return 0;
+  }
+  cq.stalled = false;
+  n = std::min(n, cq.free);
   const uint32_t page_size = env_.controller->page_size();
-  uint32_t k = 0;
-  while (sq.head != tail && k < budget) {
-    // 3.3.1.3: a full CQ stops fetching; the CQ head doorbell wakes us when the host frees a slot.
-    if (cq.Full()) {
-      cq_full_stalls_.fetch_add(1, std::memory_order_relaxed);
-      break;
-    }
+  for (uint32_t i = 0; i < n; ++i) {
     Request req;
-    if (!env_.memory->Read(sq.mem.EntryAddress(sq.head, kSqEntrySize), &req.sqe, kSqEntrySize)) {
-      spdlog::error("pcie: SQ {} entry {} is not readable host memory", sq.qid, sq.head);
-      env_.fatal("submission queue fetch failed");
-      return k;
-    }
-    sq.head = (sq.head + 1) % sq.size;
+    if (!FetchEntry(sq, &req.sqe)) return i;
+    sq.head = sq.head + 1 == sq.size ? 0 : sq.head + 1;
     req.sqid = sq.qid;
     PrpChannel prp(*env_.memory, page_size, req.sqe.prp1, req.sqe.prp2);
     req.data = &prp;
@@ -110,31 +130,43 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t budget) {
       spdlog::debug("pcie: sq {} cid {} opc {:#04x} -> {}", sq.qid, req.sqe.cid, req.sqe.opc,
                     st.ToString());
     }
-    Cqe cqe{};
+    Cqe cqe;
     cqe.dw0 = req.dw0;
     cqe.dw1 = req.dw1;
     cqe.sqhd = static_cast<uint16_t>(sq.head);
     cqe.sqid = sq.qid;
     cqe.cid = req.sqe.cid;
-    cqe.status = static_cast<uint16_t>(st.field() << 1);
-    if (!PostCompletion(cq, cqe)) return k;
-    ++k;
+    cqe.status = static_cast<uint16_t>((st.field() << 1) | (cq.phase ? 1 : 0));
+    if (!PostCompletion(cq, cqe)) return i;
   }
-  commands_.fetch_add(k, std::memory_order_relaxed);
-  return k;
+  return n;
 }
 
-bool QueueGroup::PostCompletion(PcieCq& cq, Cqe& cqe) {
-  cqe.status |= cq.phase ? 1 : 0;
-  uint64_t addr = cq.mem.EntryAddress(cq.tail, kCqEntrySize);
+bool QueueGroup::FetchEntry(PcieSq& sq, Sqe* sqe) {
+  if (const uint8_t* p = sq.mem.EntryPointer(sq.head, kSqEntrySize)) {
+    std::memcpy(sqe, p, kSqEntrySize);
+    return true;
+  }
+  if (env_.memory->Read(sq.mem.EntryAddress(sq.head, kSqEntrySize), sqe, kSqEntrySize)) {
+    return true;
+  }
+  spdlog::error("pcie: SQ {} entry {} is not readable host memory", sq.qid, sq.head);
+  env_.fatal("submission queue fetch failed");
+  return false;
+}
+
+bool QueueGroup::PostCompletion(PcieCq& cq, const Cqe& cqe) {
   // The phase tag must become visible last: write dwords 0-2, then dword 3 (CID, status, phase).
   uint32_t dw3;
   std::memcpy(&dw3, reinterpret_cast<const uint8_t*>(&cqe) + 12, 4);
-  if (uint8_t* p = env_.memory->Map(addr, kCqEntrySize)) {
+  uint8_t* p = cq.mem.EntryPointer(cq.tail, kCqEntrySize);
+  if (p == nullptr) p = env_.memory->Map(cq.mem.EntryAddress(cq.tail, kCqEntrySize), kCqEntrySize);
+  if (p != nullptr) {
     std::memcpy(p, &cqe, 12);
     std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(p + 12))
         .store(dw3, std::memory_order_release);
   } else {
+    const uint64_t addr = cq.mem.EntryAddress(cq.tail, kCqEntrySize);
     bool ok = env_.memory->Write(addr, &cqe, 12);
     std::atomic_thread_fence(std::memory_order_release);
     if (!ok || !env_.memory->Write(addr + 12, &dw3, 4)) {
@@ -147,27 +179,34 @@ bool QueueGroup::PostCompletion(PcieCq& cq, Cqe& cqe) {
     cq.tail = 0;
     cq.phase = !cq.phase;
   }
-  cq.irq_pending = true;
+  --cq.free;
+  if (cq.ien) aggregator_.Posted(cq.vector_slot);
   return true;
 }
 
-void QueueGroup::RaiseInterrupts() {
-  const bool msix = env_.config->MsixEnabled();
-  for (PcieCq* cq : cqs_) {
-    if (!msix) {
-      UpdateIntx(*cq);
-      cq->irq_pending = false;
-      continue;
-    }
-    if (cq->irq_pending) {
-      cq->irq_pending = false;
-      if (cq->ien) env_.interrupts->Signal(cq->iv);
-    }
-  }
+CoalescingParams QueueGroup::Coalescing() const {
+  // 5.27.1.9: interrupt coalescing does not apply to the Admin Completion Queue.
+  if (admin_) return CoalescingParams{};
+  return DecodeCoalescing(env_.controller->interrupt_coalescing());
 }
 
-// Pin-based interrupts (NVMe over PCIe): the vector stays asserted while a CQ with interrupts enabled
-// holds entries the host has not consumed.
+void QueueGroup::RaiseInterrupts() {
+  if (!env_.config->MsixEnabled()) {
+    aggregator_.DropPending();
+    for (PcieCq* cq : cqs_) UpdateIntx(*cq);
+    return;
+  }
+  if (!aggregator_.HasPending()) return;
+  const uint64_t before = aggregator_.signals();
+  Controller& ctrl = *env_.controller;
+  aggregator_.Flush(
+      Coalescing(), [&](uint16_t iv) { return ctrl.coalescing_disabled(iv); },
+      [&] { return ctrl.clock().NowNs(); }, [&](uint16_t iv) { env_.interrupts->Signal(iv); });
+  Bump(irqs_, aggregator_.signals() - before);
+}
+
+// Pin-based interrupts (NVMe over PCIe): the vector stays asserted while a CQ with interrupts
+// enabled holds entries the host has not consumed.
 void QueueGroup::UpdateIntx(PcieCq& cq) {
   bool pending = cq.ien && cq.tail != cq.head_db->load(std::memory_order_acquire);
   if (pending != cq.intx_pending) {

@@ -1,13 +1,27 @@
-// Submission and completion queues in host memory (NVMe Base 2.0, 3.3 Queue Mechanism; NVMe over PCIe
-// queue memory: physically contiguous, or described by a PRP list when CAP.CQR is 0).
+// Submission and completion queues in host memory (NVMe Base 2.0, 3.3 Queue Mechanism; NVMe over
+// PCIe queue memory: physically contiguous, or described by a PRP list when CAP.CQR is 0).
 //
-// QueueGroup is the reactor-side engine: a Poller that owns a set of CQs and the SQs bound to them. It
-// reads SQ tail doorbells, arbitrates between its SQs, fetches entries, executes them through the
-// Controller, posts completions with the phase tag and raises interrupts. A CQ without a free slot
-// stops the fetching of its SQs until the host moves the CQ head (its doorbell write wakes the reactor).
+// QueueGroup is the reactor-side engine: a Poller that owns a set of CQs and the SQs bound to them.
+// One poll pass:
+//   1. reads every SQ tail doorbell once (one acquire load per SQ per pass),
+//   2. arbitrates between its SQs (pcie/arbitration.h: round robin, or weighted round robin with
+//      urgent class when CC.AMS = 001b, weights and burst from feature 01h),
+//   3. fetches each entry straight from the ring (mapped once at queue creation), executes it
+//      through the Controller and posts its completion with the phase tag,
+//   4. raises interrupts per vector, coalesced per feature 08h/09h (pcie/coalescing.h).
+// CQ full (3.3.1.3): an SQ is only fetched while its CQ has a free slot for the completion. The
+// free-slot count is cached and the CQ head doorbell re-read only when the cache says "full"; a
+// full CQ stops its SQs (counted once per stall in cq_full_stalls()), the poll pass reports no
+// work, and in notify mode the reactor sleeps until the host's CQ head doorbell write wakes it. No
+// completion is dropped or overwritten and nothing spins.
 //
-// Threading: a QueueGroup and its queues are touched only on their reactor's thread. Doorbell values
-// arrive through atomics written by the MMIO path.
+// Queue memory: a contiguous ring (or each page of a PRP-list ring) that HostMemory::Map() can map
+// is mapped once when the queue is created and used by pointer; the mapping must stay valid until
+// the queue is deleted (true of RegionHostMemory; a vfio-user server keeps queue memory mapped
+// for the queue's lifetime, as SPDK does). Other rings go through HostMemory::Read/Write.
+//
+// Threading: a QueueGroup and its queues are touched only on their reactor's thread. Doorbell
+// values arrive through atomics written by the MMIO path. Counters may be read from any thread.
 #pragma once
 
 #include <atomic>
@@ -19,6 +33,8 @@
 #include "engine/reactor.h"
 #include "nvemu/command.h"
 #include "nvemu/host_memory.h"
+#include "pcie/arbitration.h"
+#include "pcie/coalescing.h"
 
 namespace nvemu {
 class Controller;
@@ -31,13 +47,23 @@ class ConfigSpace;
 
 // Where a queue's entries live: one contiguous range, or a list of pages (PRP list queues).
 struct QueueMemory {
-  uint64_t base = 0;            // contiguous queues
-  std::vector<uint64_t> pages;  // non-contiguous queues: page addresses
+  uint64_t base = 0;                // contiguous queues
+  uint8_t* host = nullptr;          // contiguous queues: the mapped ring, or nullptr
+  std::vector<uint64_t> pages;      // non-contiguous queues: page addresses
+  std::vector<uint8_t*> page_ptrs;  // ... and their mappings (empty unless every page mapped)
   uint32_t page_size = 4096;
+
   uint64_t EntryAddress(uint32_t index, uint32_t entry_size) const {
     uint64_t off = static_cast<uint64_t>(index) * entry_size;
     if (pages.empty()) return base + off;
     return pages[off / page_size] + (off % page_size);
+  }
+  // Process pointer to entry `index`, or nullptr when the ring is not mapped.
+  uint8_t* EntryPointer(uint32_t index, uint32_t entry_size) const {
+    uint64_t off = static_cast<uint64_t>(index) * entry_size;
+    if (host != nullptr) return host + off;
+    if (page_ptrs.empty()) return nullptr;
+    return page_ptrs[off / page_size] + (off % page_size);
   }
 };
 
@@ -46,9 +72,10 @@ struct PcieCq;
 struct PcieSq {
   uint16_t qid = 0;
   uint32_t size = 0;  // entries
-  uint8_t qprio = 0;  // Create I/O SQ QPRIO (used by weighted round robin)
+  uint8_t qprio = 0;  // Create I/O SQ QPRIO (weighted round robin class)
   QueueMemory mem;
-  uint32_t head = 0;                         // next entry to fetch
+  uint32_t head = 0;                               // next entry to fetch
+  uint32_t tail = 0;                               // SQ tail doorbell as read this poll pass
   const std::atomic<uint32_t>* tail_db = nullptr;  // SQ y Tail Doorbell
   PcieCq* cq = nullptr;
 };
@@ -62,11 +89,19 @@ struct PcieCq {
   uint32_t tail = 0;
   bool phase = true;  // phase tag of the next entry (starts at 1 after creation, 3.3.1.2)
   const std::atomic<uint32_t>* head_db = nullptr;  // CQ y Head Doorbell
-  bool irq_pending = false;  // entries posted since the last interrupt
-  bool intx_pending = false;  // counted in the INTx source of `iv`
+  uint32_t head = 0;                               // CQ head doorbell as last read
+  uint32_t free = 0;                               // free slots as of `head` (size - 1 when empty)
+  bool stalled = false;                            // full: its SQs are not fetched
+  uint32_t vector_slot = 0;                        // InterruptAggregator slot (when ien)
+  bool intx_pending = false;                       // counted in the INTx source of `iv`
   std::vector<PcieSq*> sqs;
 
-  bool Full() const { return (tail + 1) % size == head_db->load(std::memory_order_acquire); }
+  // Re-reads the CQ head doorbell; returns the free slots.
+  uint32_t RefreshFree() {
+    head = head_db->load(std::memory_order_acquire);
+    free = (head + size - tail - 1) % size;
+    return free;
+  }
 };
 
 // Shared services a QueueGroup needs from its device.
@@ -76,7 +111,7 @@ struct QueueGroupEnv {
   Interrupts* interrupts = nullptr;
   // INTx bookkeeping: called when a CQ starts or stops having unconsumed entries (legacy path).
   std::function<void(uint16_t vector, bool pending)> intx_source;
-  const ConfigSpace* config = nullptr;      // Bus Master Enable, MSI-X Enable
+  const ConfigSpace* config = nullptr;     // Bus Master Enable, MSI-X Enable
   std::function<void(const char*)> fatal;  // sets CSTS.CFS (control path, rare)
 };
 
@@ -93,24 +128,30 @@ class QueueGroup final : public engine::Poller {
   bool Empty() const { return cqs_.empty(); }
 
   uint32_t Poll(uint32_t budget) override;
+  uint64_t TimeoutNs() override;
 
   // Per-group counters (reactor thread writes, anyone reads).
   uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
   uint64_t cq_full_stalls() const { return cq_full_stalls_.load(std::memory_order_relaxed); }
+  uint64_t interrupts_signalled() const { return irqs_.load(std::memory_order_relaxed); }
 
  private:
-  uint32_t ServeSq(PcieSq& sq, uint32_t budget);
-  bool PostCompletion(PcieCq& cq, Cqe& cqe);
+  uint32_t ServeSq(PcieSq& sq, uint32_t max);
+  bool FetchEntry(PcieSq& sq, Sqe* sqe);
+  bool PostCompletion(PcieCq& cq, const Cqe& cqe);
   void RaiseInterrupts();
   void UpdateIntx(PcieCq& cq);
+  CoalescingParams Coalescing() const;
 
   QueueGroupEnv env_;
   const bool admin_;
   std::vector<PcieCq*> cqs_;
   std::vector<PcieSq*> sqs_;
-  size_t rr_next_ = 0;  // round robin position
+  Arbiter arbiter_;
+  InterruptAggregator aggregator_;
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> cq_full_stalls_{0};
+  std::atomic<uint64_t> irqs_{0};
 };
 
 }  // namespace nvemu::pcie
