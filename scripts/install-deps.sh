@@ -17,7 +17,11 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
 )
-GUEST_PACKAGES=(qemu-system-x86 busybox-static nvme-cli fio cpio kmod)
+# The real-client guest test (tests/guest): QEMU, the guest's userspace (busybox, nvme-cli, fio; copied
+# into its initramfs with their libraries), cpio + lz4 to pack the initramfs, kmod (depmod/modprobe -d)
+# for the kernel modules, xz-utils to extract the uncompressed kernel, iproute2 (ss) to watch ports.
+# The guest kernel itself is not installed: tests/guest/build-initramfs.sh downloads and unpacks it.
+GUEST_PACKAGES=(qemu-system-x86 busybox-static nvme-cli fio cpio kmod lz4 xz-utils iproute2)
 
 usage() { sed -n '2,10s/^# \{0,1\}//p' "$0"; }
 

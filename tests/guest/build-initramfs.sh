@@ -173,7 +173,7 @@ if [[ ! -f $KDIR/release ]]; then
   cp "$KROOT/boot/vmlinuz-$kver" "$tmpk/vmlinuz"
   cp "$KROOT/boot/config-$kver" "$tmpk/config"
   if grep -qx 'CONFIG_PVH=y' "$tmpk/config" && extract_vmlinux "$tmpk/vmlinuz" "$tmpk/vmlinux"; then
-    log "extracted the uncompressed PVH kernel ($(du -m "$tmpk/vmlinux" | cut -f1) MiB)"
+    log "extracted the uncompressed PVH kernel ($(($(stat -c %s "$tmpk/vmlinux") >> 20)) MiB)"
   else
     log "no PVH vmlinux could be extracted; the guest boots vmlinuz"
   fi
@@ -214,7 +214,7 @@ emit() {
 }
 if [[ -f $INITRD && $force == 0 ]]; then
   touch "$INITRD"
-  log "cached: $(basename "$INITRD") ($(du -k "$INITRD" | cut -f1) KiB), kernel $(basename "$KERNEL") $KVER"
+  log "cached: $(basename "$INITRD") ($(($(stat -c %s "$INITRD") >> 10)) KiB), kernel $(basename "$KERNEL") $KVER"
   emit
   exit 0
 fi
@@ -337,5 +337,5 @@ esac
 mv -f "$tmpimg" "$INITRD"
 # Keep the cache small: drop images nobody used for a week (a cache hit touches its image).
 find "$CACHE/initramfs" -name 'initramfs-*.img' -mtime +7 -delete 2>/dev/null || true
-log "built $(basename "$INITRD") ($(du -k "$INITRD" | cut -f1) KiB, $COMPRESS) in $((SECONDS - start))s"
+log "built $(basename "$INITRD") ($(($(stat -c %s "$INITRD") >> 10)) KiB, $COMPRESS) in $((SECONDS - start))s"
 emit

@@ -106,7 +106,8 @@ echo "namespace: $size_bytes bytes, logical block $(blockdev --getss "$dev") byt
 [ "$size_bytes" -ge $((job_bytes * FIO_JOBS)) ] || fail "namespace too small for $FIO_JOBS x $FIO_SIZE"
 engine=libaio
 fio --enghelp 2>/dev/null | grep -qw io_uring && engine=io_uring
-# Each job owns its own region (offset_increment), so the verify of one never sees the other's data.
+# Each job owns its own region (offset_increment), so the verify of one never sees the other's data
+# (fio still warns "multiple writers may overwrite blocks": expected, harmless here).
 fio_run() {
   name=$1
   shift

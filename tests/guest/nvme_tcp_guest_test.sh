@@ -59,9 +59,7 @@ say "nvemu"
 if [[ $external != 1 ]]; then
   [[ -n $nvemu ]] || fail "no nvemu binary given (--nvemu PATH or NVEMU_BIN); is the nvemu_app target built?"
   [[ -x $nvemu ]] || fail "nvemu binary '$nvemu' does not exist or is not executable"
-  if ! timeout 20 "$nvemu" serve --help >/dev/null 2>&1; then
-    fail "'$nvemu serve --help' fails: this nvemu has no 'serve' command yet (NVMe/TCP target pending)"
-  fi
+  why=$(bash "$HERE/has-serve.sh" "$nvemu") || fail "$why: this nvemu has no 'serve' command yet (NVMe/TCP target pending)"
   echo "$nvemu: serve available"
 else
   echo "external target (NVEMU_GUEST_EXTERNAL_TARGET=1): not starting nvemu"
@@ -118,9 +116,12 @@ stop_serve() {
 on_exit() {
   local rc=$?
   stop_serve || true
-  if ((rc != 0 && rc != 77)) && [[ -s $serve_log ]]; then
-    printf '\n==================== guest test: nvemu serve log (last 200 lines) ====================\n' >&2
-    tail -n 200 "$serve_log" >&2
+  if [[ -s $serve_log ]]; then
+    local lines=50
+    ((rc == 0)) || lines=300
+    printf '\n==================== guest test: nvemu serve log (%d lines, the last %d) ====================\n' \
+      "$(wc -l <"$serve_log")" "$lines" >&2
+    tail -n "$lines" "$serve_log" | sed 's/^/[nvemu] /' >&2
   fi
   rm -rf "$work"
   printf 'guest test: total %ds\n' $((SECONDS - START)) >&2
@@ -143,11 +144,15 @@ if [[ $external != 1 ]]; then
     sleep 0.1
   done
   listening "$port" || fail "nvemu serve does not listen on port $port after 30 s"
-  sed 's/^/[nvemu] /' "$serve_log"
+  # The subsystem NQN from nvemu's startup output (it prints how to connect), if it says one soon.
+  serve_nqn() {
+    grep -aoE 'nqn\.[0-9]{4}-[0-9]{2}\.[A-Za-z0-9._:-]+' "$serve_log" |
+      grep -vxF nqn.2014-08.org.nvmexpress.discovery | head -n1 || true
+  }
   if [[ -z $nqn ]]; then
-    nqn=$(grep -oE 'nqn\.[0-9]{4}-[0-9]{2}\.[A-Za-z0-9._:-]+' "$serve_log" |
-          grep -vxF nqn.2014-08.org.nvmexpress.discovery | head -n1 || true)
+    for ((i = 0; i < 20; i++)); do nqn=$(serve_nqn); [[ -n $nqn ]] && break; sleep 0.1; done
   fi
+  sed 's/^/[nvemu] /' "$serve_log"
 fi
 if [[ -n ${NVEMU_GUEST_DISCOVERY_PORT:-} ]]; then
   disc_port=$NVEMU_GUEST_DISCOVERY_PORT

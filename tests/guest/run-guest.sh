@@ -57,7 +57,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM HUP
+trap 'log "stopped by a signal: QEMU killed"; exit 130' INT TERM HUP
 
 # fw_cfg's file= option cannot hold commas: pass a copy with a safe name.
 cp "$script" "$work/script"
