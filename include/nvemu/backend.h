@@ -1,9 +1,15 @@
-// Backend: the storage behind one namespace. A data image plus a metadata image (as nvmeqemu's DiskInfo),
-// addressed in bytes; the namespace layer maps LBAs onto it.
+// Backend: the storage behind one namespace. A data image plus a metadata image (as nvmeqemu's
+// DiskInfo), addressed in bytes; the namespace layer maps LBAs onto it.
 //
-// Implementations: RAM (sparse, the default), file (data + metadata image files), null (no data kept).
-// Threading: Read/Write/Flush may be called concurrently from several reactor threads on any ranges;
-// concurrent writes to overlapping ranges leave either write's bytes (no torn pointers, no crash).
+// Implementations: RAM (sparse, the default), file (data + metadata image files, or a block device
+// as the data image), null (no data kept). Threading: every I/O method may be called concurrently
+// from several reactor threads on any ranges; concurrent writes to overlapping ranges leave either
+// write's bytes (no torn pointers, no crash).
+//
+// Unwritten and deallocated ranges: the data image reads as zero; the metadata image reads as the
+// backend's metadata fill pattern (MetadataFill), repeated from offset 0. The NVM layer uses that
+// pattern so that deallocated logical blocks of a namespace with protection information carry
+// Application/Reference Tags of all ones (checks disabled), see nvm/namespace.h.
 #pragma once
 
 #include <cstddef>
@@ -15,11 +21,26 @@
 
 namespace nvemu {
 
-// The outcome of a backend operation: 0 or a positive errno value. storage/io_status.h maps it to an
-// NVMe status in one place.
+// The outcome of a backend operation: 0 or a positive errno value. storage/io_status.h maps it to
+// an NVMe status in one place.
 struct IoStatus {
   int err = 0;
   bool ok() const { return err == 0; }
+};
+
+// The bytes an unwritten or deallocated range of the metadata image reads as: `bytes[0..period)`
+// repeated from metadata offset 0. period 0 means zeroes. REQUIRES: period is 0 or a power of two
+// <= 64 (metadata sizes are powers of two, so each logical block's metadata gets the same bytes).
+struct MetadataFill {
+  uint8_t period = 0;
+  uint8_t bytes[64] = {};
+  bool zero() const {
+    for (unsigned i = 0; i < period; ++i) {
+      if (bytes[i] != 0) return false;
+    }
+    return true;
+  }
+  uint8_t at(uint64_t off) const { return period == 0 ? 0 : bytes[off & (period - 1)]; }
 };
 
 class Backend {
@@ -40,15 +61,22 @@ class Backend {
   virtual IoStatus WriteMetadata(uint64_t off, const void* src, size_t len) = 0;
   // Makes every completed write durable (no-op for volatile backends).
   virtual IoStatus Flush() = 0;
+  // Deallocates [off, off+len) of the data image: afterwards it reads as zero and whole allocation
+  // units stop counting in AllocatedBytes() (RAM: whole 64 KiB chunks are released; file: holes
+  // are punched). REQUIRES: off + len <= Size(). The default writes zeroes.
+  virtual IoStatus Deallocate(uint64_t off, uint64_t len);
+  // Returns [off, off+len) of the metadata image to the fill pattern. The default writes it.
+  virtual IoStatus DeallocateMetadata(uint64_t off, uint64_t len);
   // Bytes of the data image that hold written data (for Identify Namespace NUSE).
   virtual uint64_t AllocatedBytes() const = 0;
   // "ram", "file" or "null", for logs and the CLI.
   virtual const char* Kind() const = 0;
 };
 
-// Sparse RAM backend: memory is allocated in chunks on first write, so a 1 TiB namespace costs only what
-// was written. Unwritten ranges read as zero.
-std::unique_ptr<Backend> MakeRamBackend(uint64_t size, uint64_t metadata_size);
+// Sparse RAM backend: memory is allocated in chunks on first write, so a 1 TiB namespace costs only
+// what was written. Unwritten ranges read as zero (metadata: as `fill`).
+std::unique_ptr<Backend> MakeRamBackend(uint64_t size, uint64_t metadata_size,
+                                        const MetadataFill& fill = {});
 
 // Null backend: writes are dropped, reads return zeroes; for measuring the command path alone.
 std::unique_ptr<Backend> MakeNullBackend(uint64_t size, uint64_t metadata_size);
@@ -58,11 +86,16 @@ struct FileBackendOptions {
   std::string metadata_path;  // metadata image (created even when metadata_size is 0)
   uint64_t size = 0;          // data image size in bytes
   uint64_t metadata_size = 0;
+  MetadataFill metadata_fill;  // written over a newly created metadata image
+  // Open the data image with O_DIRECT (bypassing the page cache). Unaligned requests bounce
+  // through an aligned buffer; see storage/file_backend.cc.
+  bool direct = false;
 };
 
 // File backend: opens (or creates, sized, on first use) the data image and the metadata image.
-// Reopening existing images keeps their content; an image whose size differs from the configured size
-// is an error (so a mistyped size never silently truncates data).
+// Reopening existing images keeps their content; an image whose size differs from the configured
+// size is an error (so a mistyped size never silently truncates data). The data path may name a
+// block device: its size (BLKGETSIZE64) must be at least `size`; it is never truncated or created.
 Result<std::unique_ptr<Backend>> OpenFileBackend(const FileBackendOptions& options);
 
 }  // namespace nvemu

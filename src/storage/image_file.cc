@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,15 +26,15 @@ Error SysError(const std::string& what, const std::string& path, int err) {
 }
 
 // Opens `path` read-write, creating it exclusively if it does not exist.
-Result<ImageFile> OpenOrCreate(const std::string& path, const char* role) {
+Result<ImageFile> OpenOrCreate(const std::string& path, const char* role, int extra_flags) {
   int err = 0;
   for (int attempt = 0; attempt < kOpenAttempts; ++attempt) {
-    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | extra_flags);
     if (fd >= 0) return ImageFile{UniqueFd(fd), false};
     err = errno;
     if (err == EINTR) continue;
     if (err != ENOENT) return SysError(fmt::format("open {} image", role), path, err);
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, kImageMode);
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | extra_flags, kImageMode);
     if (fd >= 0) return ImageFile{UniqueFd(fd), true};
     err = errno;
     // EEXIST: someone created it between our two opens (or it is a dangling symlink): retry.
@@ -85,9 +87,24 @@ Result<void> InitializeCreated(int fd, const std::string& path, const char* role
   return SyncDirectoryOf(path);
 }
 
-Result<void> CheckExisting(int fd, const std::string& path, const char* role, uint64_t size) {
+Result<void> CheckExisting(ImageFile& image, const std::string& path, const char* role,
+                           uint64_t size) {
+  const int fd = image.fd.get();
   struct stat st {};
   if (::fstat(fd, &st) != 0) return SysError(fmt::format("stat {} image", role), path, errno);
+  if (S_ISBLK(st.st_mode)) {
+    // A block device as the image: never resized; it must hold the configured size.
+    uint64_t device_bytes = 0;
+    if (::ioctl(fd, BLKGETSIZE64, &device_bytes) != 0) {
+      return SysError(fmt::format("BLKGETSIZE64 of {} device", role), path, errno);
+    }
+    if (device_bytes < size) {
+      return Error{fmt::format("{} device '{}' holds {} bytes, less than the configured {} bytes",
+                               role, path, device_bytes, size)};
+    }
+    image.block_device = true;
+    return {};
+  }
   if (!S_ISREG(st.st_mode)) {
     return Error{fmt::format("{} image '{}' is not a regular file", role, path)};
   }
@@ -102,14 +119,15 @@ Result<void> CheckExisting(int fd, const std::string& path, const char* role, ui
 
 }  // namespace
 
-Result<ImageFile> OpenOrCreateImage(const std::string& path, const char* role, uint64_t size) {
-  auto image = OpenOrCreate(path, role);
+Result<ImageFile> OpenOrCreateImage(const std::string& path, const char* role, uint64_t size,
+                                    int extra_flags) {
+  auto image = OpenOrCreate(path, role, extra_flags);
   if (!image) return image;
   const int fd = image->fd.get();
   Result<void> ready = Lock(fd, path, role);
   if (ready) {
     ready = image->created ? InitializeCreated(fd, path, role, size)
-                           : CheckExisting(fd, path, role, size);
+                           : CheckExisting(*image, path, role, size);
   }
   if (!ready) {
     if (image->created) ::unlink(path.c_str());

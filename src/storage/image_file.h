@@ -26,10 +26,14 @@ namespace nvemu {
 
 struct ImageFile {
   UniqueFd fd;
-  bool created = false;  // true when this call created the file
+  bool created = false;       // true when this call created the file
+  bool block_device = false;  // an existing block device (size >= the configured size)
 };
 
-// `role` names the image in messages ("data" or "metadata").
-Result<ImageFile> OpenOrCreateImage(const std::string& path, const char* role, uint64_t size);
+// `role` names the image in messages ("data" or "metadata"). `extra_flags` are added to open(2)
+// (O_DIRECT). An existing block device is accepted when it holds at least `size` bytes
+// (BLKGETSIZE64); it is never created or truncated.
+Result<ImageFile> OpenOrCreateImage(const std::string& path, const char* role, uint64_t size,
+                                    int extra_flags = 0);
 
 }  // namespace nvemu

@@ -17,7 +17,8 @@ static_assert(kRamBackendMaxSize <= SparseTable::kMaxSize);
 
 class RamBackend final : public Backend {
  public:
-  RamBackend(uint64_t size, uint64_t metadata_size) : data_(size), metadata_(metadata_size) {}
+  RamBackend(uint64_t size, uint64_t metadata_size, const MetadataFill& fill)
+      : data_(size), metadata_(metadata_size, fill) {}
 
   uint64_t Size() const override { return data_.size(); }
   uint64_t MetadataSize() const override { return metadata_.size(); }
@@ -40,6 +41,16 @@ class RamBackend final : public Backend {
     if (!RangeInBounds(off, len, metadata_.size())) return IoStatus{ERANGE};
     return metadata_.Write(off, src, len);
   }
+  IoStatus Deallocate(uint64_t off, uint64_t len) override {
+    if (!RangeInBounds(off, len, data_.size())) return IoStatus{ERANGE};
+    data_.Deallocate(off, len);
+    return IoStatus{};
+  }
+  IoStatus DeallocateMetadata(uint64_t off, uint64_t len) override {
+    if (!RangeInBounds(off, len, metadata_.size())) return IoStatus{ERANGE};
+    metadata_.Deallocate(off, len);
+    return IoStatus{};
+  }
   // Volatile memory: nothing to make durable.
   IoStatus Flush() override { return IoStatus{}; }
   uint64_t AllocatedBytes() const override { return data_.AllocatedBytes(); }
@@ -52,7 +63,8 @@ class RamBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> CreateRamBackend(uint64_t size, uint64_t metadata_size) {
+Result<std::unique_ptr<Backend>> CreateRamBackend(uint64_t size, uint64_t metadata_size,
+                                                  const MetadataFill& fill) {
   if (size == 0) return Error{"ram backend: size must be greater than 0"};
   if (size > kRamBackendMaxSize || metadata_size > kRamBackendMaxSize) {
     return Error{
@@ -62,14 +74,15 @@ Result<std::unique_ptr<Backend>> CreateRamBackend(uint64_t size, uint64_t metada
   // The top-level tables are the only up-front allocation (at most 8 MiB each); report failure to
   // allocate them as an Error rather than letting std::bad_alloc escape.
   try {
-    return std::unique_ptr<Backend>(std::make_unique<RamBackend>(size, metadata_size));
+    return std::unique_ptr<Backend>(std::make_unique<RamBackend>(size, metadata_size, fill));
   } catch (const std::bad_alloc&) {
     return Error{fmt::format("ram backend: out of memory for the tables of a {} byte image", size)};
   }
 }
 
-std::unique_ptr<Backend> MakeRamBackend(uint64_t size, uint64_t metadata_size) {
-  auto backend = CreateRamBackend(size, metadata_size);
+std::unique_ptr<Backend> MakeRamBackend(uint64_t size, uint64_t metadata_size,
+                                        const MetadataFill& fill) {
+  auto backend = CreateRamBackend(size, metadata_size, fill);
   if (!backend) {
     StorageLogger()->error("{}", backend.error().message);
     return nullptr;

@@ -2,9 +2,9 @@
 //
 // Data and metadata images are two SparseTables (storage/sparse_table.h): 64 KiB chunks allocated
 // on first write, lock-free. A 1 TiB namespace costs 8 KiB of top-level table until written.
-// AllocatedBytes() counts allocated data chunk bytes (a multiple of 64 KiB except for the image's
-// last chunk), so NUSE derived from it is rounded up to the chunk size; it never decreases (there
-// is no deallocation yet).
+// AllocatedBytes() counts data chunk bytes that hold data (a multiple of 64 KiB except for the
+// image's last chunk), so NUSE derived from it is rounded up to the chunk size; Deallocate() of
+// whole chunks releases their memory (madvise) and lowers it again.
 //
 // Atomicity: a write is copied with memcpy. Concurrent overlapping writes leave each byte from one
 // of the writers, but a logical block may mix bytes of two writers; a controller that reports
@@ -27,6 +27,7 @@ inline constexpr uint64_t kRamBackendMaxSize = uint64_t{1} << 50;
 
 // Validates the sizes (size in 1..kRamBackendMaxSize, metadata_size <= kRamBackendMaxSize) and
 // builds the backend. MakeRamBackend returns nullptr (and logs) where this returns an Error.
-Result<std::unique_ptr<Backend>> CreateRamBackend(uint64_t size, uint64_t metadata_size);
+Result<std::unique_ptr<Backend>> CreateRamBackend(uint64_t size, uint64_t metadata_size,
+                                                  const MetadataFill& fill = {});
 
 }  // namespace nvemu

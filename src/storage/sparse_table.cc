@@ -1,32 +1,49 @@
 #include "storage/sparse_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
 namespace nvemu {
+namespace {
 
-// A leaf: kLeafEntries (fewer for small tables) atomic chunk pointers. Owns its chunks.
+constexpr size_t kPage = 4096;
+
+size_t RoundUpToPage(uint64_t n) { return static_cast<size_t>((n + kPage - 1) & ~(kPage - 1)); }
+
+}  // namespace
+
+// A leaf: kLeafEntries (fewer for small tables) atomic chunk pointers and their "holds data"
+// flags. Owns its chunks.
 class SparseTable::Leaf {
  public:
-  explicit Leaf(std::unique_ptr<std::atomic<std::byte*>[]> chunks, uint64_t count)
-      : chunks_(std::move(chunks)), count_(count) {}
+  explicit Leaf(std::unique_ptr<std::atomic<std::byte*>[]> chunks,
+                std::unique_ptr<std::atomic<bool>[]> live, uint64_t count)
+      : chunks_(std::move(chunks)), live_(std::move(live)), count_(count) {}
   ~Leaf() {
-    for (uint64_t i = 0; i < count_; ++i) delete[] chunks_[i].load(std::memory_order_relaxed);
+    for (uint64_t i = 0; i < count_; ++i) std::free(chunks_[i].load(std::memory_order_relaxed));
   }
   Leaf(const Leaf&) = delete;
   Leaf& operator=(const Leaf&) = delete;
 
   std::atomic<std::byte*>& slot(uint64_t i) { return chunks_[i]; }
+  // True while the chunk holds data that counts in AllocatedBytes().
+  std::atomic<bool>& live(uint64_t i) { return live_[i]; }
 
  private:
   std::unique_ptr<std::atomic<std::byte*>[]> chunks_;
+  std::unique_ptr<std::atomic<bool>[]> live_;
   uint64_t count_;
 };
 
-SparseTable::SparseTable(uint64_t size)
+SparseTable::SparseTable(uint64_t size, const MetadataFill& fill)
     : size_(size),
+      fill_(fill),
+      zero_fill_(fill.zero()),
       chunk_count_((size + kChunkSize - 1) >> kChunkBits),
       leaf_count_((chunk_count_ + kLeafEntries - 1) >> kLeafBits),
       // Value-initialised: every leaf pointer starts as nullptr.
@@ -40,8 +57,16 @@ uint64_t SparseTable::ChunkLength(uint64_t chunk) const {
   return std::min(kChunkSize, size_ - (chunk << kChunkBits));
 }
 
+void SparseTable::FillBytes(std::byte* dst, uint64_t off, size_t len) const {
+  if (zero_fill_) {
+    std::memset(dst, 0, len);
+    return;
+  }
+  for (size_t i = 0; i < len; ++i) dst[i] = static_cast<std::byte>(fill_.at(off + i));
+}
+
 std::byte* SparseTable::FindChunk(uint64_t chunk) const {
-  // Acquire pairs with the release of the installing CAS: a visible pointer implies visible zeroes.
+  // Acquire pairs with the release of the installing CAS: a visible pointer implies visible fill.
   Leaf* leaf = leaves_[chunk >> kLeafBits].load(std::memory_order_acquire);
   if (leaf == nullptr) return nullptr;
   return leaf->slot(chunk & (kLeafEntries - 1)).load(std::memory_order_acquire);
@@ -56,8 +81,9 @@ SparseTable::Leaf* SparseTable::GetOrCreateLeaf(uint64_t leaf_index) {
   const uint64_t count = std::min(kLeafEntries, chunk_count_ - (leaf_index << kLeafBits));
   std::unique_ptr<std::atomic<std::byte*>[]> chunks(new (std::nothrow)
                                                         std::atomic<std::byte*>[count]());
-  if (chunks == nullptr) return nullptr;
-  std::unique_ptr<Leaf> fresh(new (std::nothrow) Leaf(std::move(chunks), count));
+  std::unique_ptr<std::atomic<bool>[]> live(new (std::nothrow) std::atomic<bool>[count]());
+  if (chunks == nullptr || live == nullptr) return nullptr;
+  std::unique_ptr<Leaf> fresh(new (std::nothrow) Leaf(std::move(chunks), std::move(live), count));
   if (fresh == nullptr) return nullptr;
   // On failure `leaf` receives the winner's pointer and `fresh` frees our copy.
   if (slot.compare_exchange_strong(leaf, fresh.get(), std::memory_order_acq_rel,
@@ -70,17 +96,26 @@ SparseTable::Leaf* SparseTable::GetOrCreateLeaf(uint64_t leaf_index) {
 std::byte* SparseTable::GetOrCreateChunk(uint64_t chunk) {
   Leaf* leaf = GetOrCreateLeaf(chunk >> kLeafBits);
   if (leaf == nullptr) return nullptr;
-  std::atomic<std::byte*>& slot = leaf->slot(chunk & (kLeafEntries - 1));
+  const uint64_t index = chunk & (kLeafEntries - 1);
+  std::atomic<std::byte*>& slot = leaf->slot(index);
   std::byte* data = slot.load(std::memory_order_acquire);
-  if (data != nullptr) return data;
-
-  const uint64_t length = ChunkLength(chunk);
-  std::unique_ptr<std::byte[]> fresh(new (std::nothrow) std::byte[length]());  // zeroed
-  if (fresh == nullptr) return nullptr;
-  if (slot.compare_exchange_strong(data, fresh.get(), std::memory_order_acq_rel,
-                                   std::memory_order_acquire)) {
-    data = fresh.release();
-    allocated_.fetch_add(length, std::memory_order_relaxed);
+  if (data == nullptr) {
+    const uint64_t length = ChunkLength(chunk);
+    // Page aligned so that Deallocate() can hand whole pages back with madvise.
+    auto* fresh = static_cast<std::byte*>(std::aligned_alloc(kPage, RoundUpToPage(length)));
+    if (fresh == nullptr) return nullptr;
+    FillBytes(fresh, chunk << kChunkBits, length);
+    if (slot.compare_exchange_strong(data, fresh, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      data = fresh;
+    } else {
+      std::free(fresh);
+    }
+  }
+  // Count the chunk the first time it holds data (again after a deallocation).
+  std::atomic<bool>& live = leaf->live(index);
+  if (!live.load(std::memory_order_relaxed) && !live.exchange(true, std::memory_order_relaxed)) {
+    allocated_.fetch_add(ChunkLength(chunk), std::memory_order_relaxed);
   }
   return data;
 }
@@ -94,7 +129,7 @@ void SparseTable::Read(uint64_t off, void* dst, size_t len) const {
     if (const std::byte* data = FindChunk(chunk)) {
       std::memcpy(out, data + in_chunk, n);
     } else {
-      std::memset(out, 0, n);
+      FillBytes(out, off, n);
     }
     out += n;
     off += n;
@@ -116,6 +151,33 @@ IoStatus SparseTable::Write(uint64_t off, const void* src, size_t len) {
     len -= n;
   }
   return IoStatus{};
+}
+
+void SparseTable::Deallocate(uint64_t off, uint64_t len) {
+  while (len > 0) {
+    const uint64_t chunk = off >> kChunkBits;
+    const uint64_t in_chunk = off & (kChunkSize - 1);
+    const uint64_t length = ChunkLength(chunk);
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(len, length - in_chunk));
+    Leaf* leaf = leaves_[chunk >> kLeafBits].load(std::memory_order_acquire);
+    std::byte* data =
+        leaf ? leaf->slot(chunk & (kLeafEntries - 1)).load(std::memory_order_acquire) : nullptr;
+    if (data != nullptr) {
+      if (in_chunk == 0 && n == length && zero_fill_) {
+        // Whole chunk: give the pages back; they read as zero until written again.
+        if (::madvise(data, RoundUpToPage(length), MADV_DONTNEED) != 0) {
+          std::memset(data, 0, length);
+        }
+        if (leaf->live(chunk & (kLeafEntries - 1)).exchange(false, std::memory_order_relaxed)) {
+          allocated_.fetch_sub(length, std::memory_order_relaxed);
+        }
+      } else {
+        FillBytes(data + in_chunk, off, n);
+      }
+    }
+    off += n;
+    len -= n;
+  }
 }
 
 }  // namespace nvemu

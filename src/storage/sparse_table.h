@@ -1,10 +1,16 @@
 // SparseTable: a byte array of fixed size whose memory is allocated in chunks on first write.
 //
 // Layout: a top-level array of atomic pointers to leaves, each leaf an array of atomic pointers to
-// zero-initialised chunks of kChunkSize bytes (the last chunk of the table may be shorter). Leaves
-// and chunks are installed lazily with compare-and-swap: the loser of a race frees its copy and
-// uses the winner's. Nothing is ever removed before destruction, so a published pointer stays
-// valid.
+// chunks of kChunkSize bytes (the last chunk of the table may be shorter), page aligned and
+// initialised with the table's fill pattern (zeroes unless a MetadataFill is given). Leaves and
+// chunks are installed lazily with compare-and-swap: the loser of a race frees its copy and uses
+// the winner's. Pointers are never removed before destruction, so a published pointer stays valid.
+//
+// Deallocation: Deallocate() of a whole chunk of a zero-filled table releases its memory to the
+// operating system with madvise(MADV_DONTNEED) (the pages read as zero afterwards and are
+// repopulated on the next write) and stops counting it in AllocatedBytes(); the pointer stays, so
+// concurrent readers never touch freed memory (no reclamation scheme needed). Partial chunks, and
+// every chunk of a table with a non-zero pattern, are overwritten with the pattern instead.
 //
 // Cost: kTopEntryBytes per kLeafSpan bytes of capacity up front (8 B per GiB: 8 KiB for 1 TiB), one
 // leaf (up to kLeafEntries pointers) per GiB region written, plus the written chunks.
@@ -36,14 +42,15 @@ class SparseTable {
   static constexpr uint64_t kMaxSize = uint64_t{1} << 50;
 
   // REQUIRES: size <= kMaxSize. Allocates only the top-level array. Throws std::bad_alloc only if
-  // that array cannot be allocated (the factory checks kMaxSize first).
-  explicit SparseTable(uint64_t size);
+  // that array cannot be allocated (the factory checks kMaxSize first). Unwritten bytes read as
+  // `fill`.
+  explicit SparseTable(uint64_t size, const MetadataFill& fill = {});
   ~SparseTable();
   SparseTable(const SparseTable&) = delete;
   SparseTable& operator=(const SparseTable&) = delete;
 
   uint64_t size() const { return size_; }
-  // Bytes of chunk memory allocated so far (never decreases).
+  // Bytes of chunk memory holding data (allocated and not deallocated since).
   uint64_t AllocatedBytes() const { return allocated_.load(std::memory_order_relaxed); }
 
   // REQUIRES: off + len <= size(). Unwritten bytes read as zero; never allocates.
@@ -51,6 +58,8 @@ class SparseTable {
   // REQUIRES: off + len <= size(). Allocates missing chunks; returns ENOSPC when memory runs out
   // (the bytes of chunks allocated before the failure are written).
   IoStatus Write(uint64_t off, const void* src, size_t len);
+  // REQUIRES: off + len <= size(). Afterwards [off, off+len) reads as the fill pattern.
+  void Deallocate(uint64_t off, uint64_t len);
 
  private:
   class Leaf;
@@ -62,8 +71,12 @@ class SparseTable {
   // The chunk's memory, allocating leaf and chunk if needed; nullptr when out of memory.
   std::byte* GetOrCreateChunk(uint64_t chunk);
   Leaf* GetOrCreateLeaf(uint64_t leaf_index);
+  // Writes the fill pattern into chunk memory at table offset `off`.
+  void FillBytes(std::byte* dst, uint64_t off, size_t len) const;
 
   const uint64_t size_;
+  const MetadataFill fill_;
+  const bool zero_fill_;
   const uint64_t chunk_count_;
   const uint64_t leaf_count_;
   std::unique_ptr<std::atomic<Leaf*>[]> leaves_;
