@@ -11,7 +11,8 @@
 #   NVEMU_GUEST_INITRD=<path>   initramfs (newc cpio, lz4 legacy or gzip)
 #   NVEMU_GUEST_KVER=<release>  e.g. 6.1.0-56-amd64
 # Everything is cached: the .deb, the kernel and the initramfs (keyed by the sha256 of this script,
-# the kernel package and every file copied into the image), so a repeated run takes well under a second.
+# the kernel package and the path, size and mtime of every host file copied into it), so a repeated run
+# takes about a second.
 #
 # Environment:
 #   NVEMU_GUEST_CACHE        cache directory (default /var/cache/nvemu-guest when writable, else
@@ -203,7 +204,7 @@ done
 mapfile -t host_files < <(printf '%s\n' "${host_files[@]}" | sort -u)
 
 if command -v lz4 >/dev/null; then COMPRESS=lz4; else COMPRESS=gzip; fi
-key=$( { sha256sum "$SELF"; echo "$KNAME $KVER $COMPRESS ${MODULES[*]}"; sha256sum "${host_files[@]}"; } |
+key=$( { sha256sum "$SELF"; echo "$KNAME $KVER $COMPRESS ${MODULES[*]}"; stat -L -c "%n %s %Y" "${host_files[@]}"; } |
        sha256sum | cut -c1-16)
 INITRD=$CACHE/initramfs/initramfs-$KVER-$key.img
 
@@ -321,8 +322,10 @@ cd /tmp
 sh /tmp/test.sh
 status=$?
 if [ $status -ne 0 ]; then
-  echo "---- guest: test script failed ($status); last kernel messages ----"
-  dmesg | tail -n 60
+  echo "---- guest: test script failed ($status); kernel messages about nvme ----"
+  dmesg | grep -iE 'nvme|fabrics' | tail -n 60
+  echo "---- guest: last kernel messages ----"
+  dmesg | tail -n 10
 fi
 echo "guest: done at $(cut -d' ' -f1 /proc/uptime)s"
 finish $status

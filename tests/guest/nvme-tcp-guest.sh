@@ -32,6 +32,19 @@ run() {
   "$@" || rc=$?
   [ $rc -eq 0 ] || fail "'$*' exited with status $rc"
 }
+# run_to FILE CMD...: the same, with the command's stdout also kept in FILE.
+run_to() {
+  out=$1
+  shift
+  echo "+ $*"
+  rc=0
+  "$@" >"$out" || rc=$?
+  cat "$out"
+  [ $rc -eq 0 ] || fail "'$*' exited with status $rc"
+}
+
+# Kernel messages (nvme connect/errors) on the console from here on, interleaved with the output.
+echo 7 >/proc/sys/kernel/printk
 
 section "environment"
 echo "kernel $(uname -r); $(nvme version); fio $(fio --version)"
@@ -40,8 +53,7 @@ echo "target $NVME_ADDR port $NVME_PORT, discovery port $NVME_DISC_PORT, nqn '${
 [ -e /dev/nvme-fabrics ] || fail "/dev/nvme-fabrics missing (nvme-tcp not loaded?)"
 
 section "nvme discover"
-run nvme discover -t tcp -a "$NVME_ADDR" -s "$NVME_DISC_PORT" >/tmp/discover.txt
-cat /tmp/discover.txt
+run_to /tmp/discover.txt nvme discover -t tcp -a "$NVME_ADDR" -s "$NVME_DISC_PORT"
 # Subsystem entries of the log ("subtype: nvme subsystem"), their NQNs in order.
 awk '/^subtype:/ { sub_ok = ($0 ~ /nvme subsystem/) }
      /^subnqn:/ { if (sub_ok) print $2 }' /tmp/discover.txt >/tmp/subnqns.txt
@@ -56,7 +68,8 @@ fi
 
 section "nvme connect"
 # shellcheck disable=SC2086  # NVME_CONNECT_ARGS is a list of options
-run nvme connect -t tcp -a "$NVME_ADDR" -s "$NVME_PORT" -n "$NVME_NQN" $NVME_CONNECT_ARGS
+# --ctrl-loss-tmo 60: a target that goes away fails the I/O within about a minute (default: 10 minutes).
+run nvme connect -t tcp -a "$NVME_ADDR" -s "$NVME_PORT" -n "$NVME_NQN" --ctrl-loss-tmo=60 $NVME_CONNECT_ARGS
 connected=1
 # From here on, leave no controller behind whatever fails (the guest powers off anyway).
 trap '[ "${connected:-0}" = 1 ] && nvme disconnect -n "$NVME_NQN" >/dev/null 2>&1' EXIT
@@ -84,8 +97,7 @@ done
 echo "controller $ctrl ($(cat /sys/class/nvme/$(basename "$ctrl")/state), $(cat /sys/class/nvme/$(basename "$ctrl")/address)), namespace $dev"
 
 section "nvme id-ctrl $ctrl"
-run nvme id-ctrl "$ctrl" >/tmp/id-ctrl.txt
-cat /tmp/id-ctrl.txt
+run_to /tmp/id-ctrl.txt nvme id-ctrl "$ctrl"
 subnqn=$(awk '$1 == "subnqn" { print $3 }' /tmp/id-ctrl.txt)
 [ "$subnqn" = "$NVME_NQN" ] || fail "Identify Controller SUBNQN '$subnqn' != '$NVME_NQN'"
 
@@ -130,8 +142,7 @@ section "nvme smart-log $ctrl (after I/O)"
 run nvme smart-log "$ctrl"
 
 section "nvme disconnect"
-run nvme disconnect -n "$NVME_NQN" >/tmp/disconnect.txt
-cat /tmp/disconnect.txt
+run_to /tmp/disconnect.txt nvme disconnect -n "$NVME_NQN"
 connected=0
 grep -q 'disconnected 1 controller' /tmp/disconnect.txt || fail "nvme disconnect did not disconnect exactly one controller"
 i=0
