@@ -1,0 +1,104 @@
+// NVM Command Set 1.0, 3.2.4 Read and 3.2.6 Write.
+//
+// Namespaces without metadata take the zero-copy path: the data channel hands host buffers
+// straight to the backend. With metadata (separate buffer or extended LBA, with or without
+// protection information) the blocks go through per-thread scratch buffers so that PI can be
+// generated or checked over whole blocks before anything is written or returned.
+#include <cstring>
+
+#include "nvm/io_common.h"
+#include "nvm/nvm_status.h"
+#include "storage/io_status.h"
+
+namespace nvemu::nvm {
+namespace {
+
+Status ReadPlain(Request& req, Namespace& ns, const LbaRange& r) {
+  if (ns.uncorrectable().AnySet(r.slba, r.nlb)) return nvm_sc::kUnrecoveredReadError;
+  const uint64_t base = r.slba << ns.lba_shift();
+  const uint64_t bytes = static_cast<uint64_t>(r.nlb) << ns.lba_shift();
+  Backend& backend = ns.backend();
+  if (Status st = req.data->Prepare(bytes); !st.ok()) return st;
+  return req.data->Transfer(
+      Direction::kToHost, 0, bytes, [&](uint8_t* buf, uint64_t off, size_t n) {
+        return ToNvmeStatus(backend.Read(base + off, buf, n), IoDirection::kRead);
+      });
+}
+
+Status WritePlain(Request& req, Namespace& ns, const LbaRange& r) {
+  const uint64_t base = r.slba << ns.lba_shift();
+  const uint64_t bytes = static_cast<uint64_t>(r.nlb) << ns.lba_shift();
+  Backend& backend = ns.backend();
+  if (Status st = req.data->Prepare(bytes); !st.ok()) return st;
+  Status st =
+      req.data->Transfer(Direction::kFromHost, 0, bytes, [&](uint8_t* buf, uint64_t off, size_t n) {
+        return ToNvmeStatus(backend.Write(base + off, buf, n), IoDirection::kWrite);
+      });
+  if (st.ok()) ns.uncorrectable().Clear(r.slba, r.nlb);
+  return st;
+}
+
+}  // namespace
+
+Status ExecuteRead(const IoContext& ctx, Request& req) {
+  const LbaRange r = ParseRange(req.sqe);
+  Namespace* ns = nullptr;
+  if (Status st = ResolveRange(ctx, req, r, &ns); !st.ok()) return st;
+  PiParams pi;
+  if (Status st = ParseAndValidatePi(*ns, req.sqe, r.slba, &pi); !st.ok()) return st;
+  const bool meta_on_wire = MetadataOnWire(*ns, pi);
+  const uint64_t bytes = DataBufferBytes(*ns, r.nlb, meta_on_wire);
+  if (Status st = CheckTransferSize(ctx, bytes); !st.ok()) return st;
+  if (Status st = CheckReservation(ctx, *ns, Access::kRead); !st.ok()) return st;
+  Status st;
+  if (ns->metadata_size() == 0) {
+    st = ReadPlain(req, *ns, r);
+  } else {
+    uint8_t* data = Scratch(0, static_cast<size_t>(r.nlb) << ns->lba_shift());
+    uint8_t* meta = Scratch(1, static_cast<size_t>(r.nlb) * ns->metadata_size());
+    if (data == nullptr || meta == nullptr) return sc::kInternalError;
+    st = ReadMedia(*ns, r.slba, r.nlb, data, meta);
+    if (st.ok()) st = CheckPi(*ns, pi, data, meta, r.nlb);
+    if (st.ok()) st = PushBlocks(req, *ns, r.nlb, data, meta, meta_on_wire);
+  }
+  if (st.ok() && ctx.stats) ctx.stats->CountRead(bytes);  // SMART (NVMe Base 2.0, 5.16.1.3)
+  return st;
+}
+
+Status ExecuteWrite(const IoContext& ctx, Request& req) {
+  const LbaRange r = ParseRange(req.sqe);
+  Namespace* ns = nullptr;
+  if (Status st = ResolveRange(ctx, req, r, &ns); !st.ok()) return st;
+  PiParams pi;
+  if (Status st = ParseAndValidatePi(*ns, req.sqe, r.slba, &pi); !st.ok()) return st;
+  const bool meta_on_wire = MetadataOnWire(*ns, pi);
+  const uint64_t bytes = DataBufferBytes(*ns, r.nlb, meta_on_wire);
+  if (Status st = CheckTransferSize(ctx, bytes); !st.ok()) return st;
+  if (Status st = CheckReservation(ctx, *ns, Access::kWrite); !st.ok()) return st;
+  Status st;
+  if (ns->metadata_size() == 0) {
+    st = WritePlain(req, *ns, r);
+  } else {
+    const size_t meta_bytes = static_cast<size_t>(r.nlb) * ns->metadata_size();
+    uint8_t* data = Scratch(0, static_cast<size_t>(r.nlb) << ns->lba_shift());
+    uint8_t* meta = Scratch(1, meta_bytes);
+    if (data == nullptr || meta == nullptr) return sc::kInternalError;
+    if (!meta_on_wire) std::memset(meta, 0, meta_bytes);
+    st = PullBlocks(req, *ns, r.nlb, data, meta, meta_on_wire);
+    if (st.ok()) {
+      // NVM Command Set 1.0, 5.2.1: PRACT = 1 generates the PI; otherwise the host's PI is checked.
+      if (ns->pi_type() != 0 && pi.pract()) {
+        GeneratePi(*ns, pi, data, meta, r.nlb);
+      } else {
+        st = CheckPi(*ns, pi, data, meta, r.nlb);
+      }
+    }
+    if (st.ok()) st = WriteMedia(*ns, r.slba, r.nlb, data, meta);
+  }
+  // Force Unit Access, or no volatile write cache: durable before the command completes.
+  if (st.ok()) st = MakeDurable(ctx, *ns, Fua(req.sqe));
+  if (st.ok() && ctx.stats) ctx.stats->CountWrite(bytes);  // SMART (NVMe Base 2.0, 5.16.1.3)
+  return st;
+}
+
+}  // namespace nvemu::nvm
