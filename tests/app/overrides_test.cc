@@ -1,0 +1,161 @@
+#include "app/overrides.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace nvemu::app {
+namespace {
+
+using ::testing::HasSubstr;
+
+ControllerConfig Applied(const ConfigOverrides& o, ControllerConfig c = {}) {
+  auto r = ApplyOverrides(o, c);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return c;
+}
+
+TEST(Overrides, NothingChangesNothing) {
+  ControllerConfig c = Applied({});
+  ControllerConfig d;
+  EXPECT_EQ(c.max_io_queues, d.max_io_queues);
+  EXPECT_EQ(c.namespaces.size(), 1u);
+  EXPECT_EQ(c.namespaces[0].size_bytes, d.namespaces[0].size_bytes);
+}
+
+TEST(Overrides, ControllerAndEngineValues) {
+  ConfigOverrides o;
+  o.max_io_queues = 4;
+  o.io_reactors = 2;
+  o.mode = ProcessingMode::kPoll;
+  o.mdts = 3;
+  o.dstrd = 2;
+  ControllerConfig c = Applied(o);
+  EXPECT_EQ(c.max_io_queues, 4u);
+  EXPECT_EQ(c.io_reactors, 2u);
+  EXPECT_EQ(c.mode, ProcessingMode::kPoll);
+  EXPECT_EQ(c.mdts, 3);
+  EXPECT_EQ(c.dstrd, 2);
+}
+
+TEST(Overrides, NamespaceCountGrowsByCopyingTheLastOne) {
+  ControllerConfig base;
+  base.namespaces[0].size_bytes = 8 << 20;
+  base.namespaces[0].lba_size = 4096;
+  base.namespaces[0].backend = BackendKind::kFile;
+  base.namespaces[0].data_path = "one.img";
+  ConfigOverrides o;
+  o.namespaces = 3;
+  ControllerConfig c = Applied(o, base);
+  ASSERT_EQ(c.namespaces.size(), 3u);
+  EXPECT_EQ(c.namespaces[0].data_path, "one.img");
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(c.namespaces[i].size_bytes, 8u << 20);
+    EXPECT_EQ(c.namespaces[i].lba_size, 4096u);
+    EXPECT_EQ(c.namespaces[i].backend, BackendKind::kFile);
+    EXPECT_TRUE(c.namespaces[i].data_path.empty()) << "copies use default image names";
+  }
+}
+
+TEST(Overrides, NamespaceCountShrinks) {
+  ControllerConfig base;
+  base.namespaces.resize(4);
+  ConfigOverrides o;
+  o.namespaces = 1;
+  EXPECT_EQ(Applied(o, base).namespaces.size(), 1u);
+}
+
+TEST(Overrides, NamespaceOptionsApplyToEveryNamespace) {
+  ControllerConfig base;
+  base.namespaces.resize(2);
+  ConfigOverrides o;
+  o.ns_size = 64 << 20;
+  o.lba_size = 4096;
+  o.backend = BackendKind::kNull;
+  ControllerConfig c = Applied(o, base);
+  for (const auto& ns : c.namespaces) {
+    EXPECT_EQ(ns.size_bytes, 64u << 20);
+    EXPECT_EQ(ns.lba_size, 4096u);
+    EXPECT_EQ(ns.backend, BackendKind::kNull);
+  }
+}
+
+TEST(Overrides, PathsNeedOneFileNamespace) {
+  ConfigOverrides o;
+  o.data_path = "x.img";
+  ControllerConfig ram;
+  auto r = ApplyOverrides(o, ram);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("--data-path is only used with the file backend"));
+
+  o.backend = BackendKind::kFile;
+  o.metadata_path = "x.meta";
+  ControllerConfig c = Applied(o);
+  EXPECT_EQ(c.namespaces[0].data_path, "x.img");
+  EXPECT_EQ(c.namespaces[0].metadata_path, "x.meta");
+
+  o.namespaces = 2;
+  ControllerConfig two;
+  r = ApplyOverrides(o, two);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message,
+              HasSubstr("--data-path needs exactly one namespace (there are 2)"));
+}
+
+TEST(BuildConfig, DefaultsAreValid) {
+  auto r = BuildConfig({});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->namespaces.size(), 1u);
+}
+
+TEST(BuildConfig, ValidateRunsAfterOverrides) {
+  ConfigOverrides o;
+  o.ns_size = 1000;  // not a multiple of 512
+  auto r = BuildConfig(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("invalid configuration (command-line options)"));
+  EXPECT_THAT(r.error().message, HasSubstr("size 1000 is not a non-zero multiple of 512"));
+}
+
+class BuildConfigWithFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("nvemu_overrides_test_" + std::to_string(::getpid()) + ".toml"))
+                .string();
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+  std::string path_;
+};
+
+TEST_F(BuildConfigWithFile, OptionsOverrideTheFile) {
+  std::ofstream(path_) << "[controller]\nmdts = 3\nserial = \"FILE\"\n"
+                          "[engine]\nmode = \"timer\"\n"
+                          "[[namespace]]\nsize = \"16MiB\"\n";
+  ConfigOverrides o;
+  o.config_file = path_;
+  o.mdts = 6;
+  o.ns_size = 32 << 20;
+  auto r = BuildConfig(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->mdts, 6) << "option wins over the file";
+  EXPECT_EQ(r->serial, "FILE") << "file wins over the default";
+  EXPECT_EQ(r->mode, ProcessingMode::kTimer);
+  EXPECT_EQ(r->namespaces.at(0).size_bytes, 32u << 20);
+}
+
+TEST_F(BuildConfigWithFile, FileErrorsStopBeforeOverrides) {
+  std::ofstream(path_) << "[controller]\nmdts = 99\n";
+  ConfigOverrides o;
+  o.config_file = path_;
+  o.mdts = 6;  // does not rescue an invalid file
+  auto r = BuildConfig(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr(path_ + ":2:8: controller.mdts: 99 is outside 0..15"));
+}
+
+}  // namespace
+}  // namespace nvemu::app
