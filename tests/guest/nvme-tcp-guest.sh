@@ -10,6 +10,7 @@
 # Steps: discover, connect, wait for the namespace, id-ctrl, id-ns, smart-log, list, fio randwrite +
 # crc32c verify (4 KiB, then 128 KiB sequential), smart-log again, disconnect. Any failure exits non-zero.
 set -eu
+# shellcheck disable=SC3040  # busybox ash has pipefail
 set -o pipefail 2>/dev/null || true
 
 : "${NVME_ADDR:=10.0.2.2}" "${NVME_PORT:=4420}" "${NVME_DISC_PORT:=8009}" "${NVME_NQN:=}"
@@ -93,8 +94,9 @@ while [ $i -lt 300 ]; do
   i=$((i + 1))
 done
 [ -n "$ctrl" ] || fail "no NVMe/TCP controller for $NVME_NQN after nvme connect"
-[ -n "$dev" ] && [ -b "$dev" ] || fail "no namespace block device for $NVME_NQN within 30 s ($ctrl: state $(cat /sys/class/nvme/$(basename "$ctrl")/state))"
-echo "controller $ctrl ($(cat /sys/class/nvme/$(basename "$ctrl")/state), $(cat /sys/class/nvme/$(basename "$ctrl")/address)), namespace $dev"
+csys=/sys/class/nvme/${ctrl#/dev/}
+[ -n "$dev" ] && [ -b "$dev" ] || fail "no namespace block device for $NVME_NQN within 30 s ($ctrl: state $(cat "$csys/state"))"
+echo "controller $ctrl ($(cat "$csys/state"), $(cat "$csys/address")), namespace $dev"
 
 section "nvme id-ctrl $ctrl"
 run_to /tmp/id-ctrl.txt nvme id-ctrl "$ctrl"

@@ -29,7 +29,7 @@ echo 1 >"$sub/attr_allow_any_host"
 echo nvemu-reference >"$sub/attr_serial"
 [ -e "$sub/attr_model" ] && echo "Linux nvmet reference" >"$sub/attr_model"
 mkdir "$sub/namespaces/1"
-echo -n /dev/nullb0 >"$sub/namespaces/1/device_path"
+printf %s /dev/nullb0 >"$sub/namespaces/1/device_path"
 echo 1 >"$sub/namespaces/1/enable"
 
 n=1

@@ -19,11 +19,10 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-START=$SECONDS
 log() { printf 'reference-target: %s\n' "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
 
-mode=test
+mode="test"
 case "${1:-}" in
   "") ;;
   --serve) mode=serve ;;

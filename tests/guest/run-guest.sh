@@ -73,6 +73,7 @@ append="console=ttyS0 panic=-1"
 [[ ${NVEMU_GUEST_VERBOSE:-0} == 1 ]] || append+=" quiet"
 [[ -n ${NVEMU_GUEST_APPEND:-} ]] && append+=" $NVEMU_GUEST_APPEND"
 
+# shellcheck disable=SC2054  # the commas belong to QEMU option values
 cmd=("$qemu" -machine q35 -accel tcg -cpu max
      -m "${NVEMU_GUEST_MEM:-1024}" -smp "${NVEMU_GUEST_SMP:-1}"
      -nographic -no-reboot
