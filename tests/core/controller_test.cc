@@ -1139,15 +1139,21 @@ TEST_F(ControllerTest, FusedIoCommandIsRejected) {
 
 // An NSID within 1..NN without a namespace is inactive (NVMe Base 2.0, 3.2.1.4).
 TEST_F(ControllerTest, InactiveNamespace) {
-  std::vector<std::unique_ptr<Namespace>> nss;
   int lbaf = FindLbaFormat(512, 0);
-  nss.push_back(std::make_unique<Namespace>(1, static_cast<uint8_t>(lbaf), kNsze,
-                                            std::make_unique<CountingBackend>(kNsBytes)));
-  nss.push_back(nullptr);  // NSID 2 inactive
+  auto make_ns = [&](uint32_t nsid, std::unique_ptr<CountingBackend> b) {
+    return std::make_unique<Namespace>(nsid, static_cast<uint8_t>(lbaf), kNsze, std::move(b));
+  };
+  // Subsystem builds its table either from vector positions (a null entry is an inactive NSID) or
+  // from each namespace's NSID (with NN above the namespace count); probe which one.
+  std::vector<std::unique_ptr<Namespace>> probe;
+  probe.push_back(make_ns(1, std::make_unique<CountingBackend>(kNsBytes)));
+  const bool placed_by_nsid = Subsystem("probe", std::move(probe)).nn() > 1;
+  std::vector<std::unique_ptr<Namespace>> nss;
+  nss.push_back(make_ns(1, std::make_unique<CountingBackend>(kNsBytes)));
+  if (!placed_by_nsid) nss.push_back(nullptr);  // NSID 2 inactive
   auto third = std::make_unique<CountingBackend>(kNsBytes);
   CountingBackend* third_backend = third.get();
-  nss.push_back(
-      std::make_unique<Namespace>(3, static_cast<uint8_t>(lbaf), kNsze, std::move(third)));
+  nss.push_back(make_ns(3, std::move(third)));
   ctrl_.reset();
   subsystem_ = std::make_unique<Subsystem>(config_.subnqn, std::move(nss));
   ctrl_ = std::make_unique<Controller>(config_, *subsystem_, 1, clock_);
