@@ -203,6 +203,19 @@ TEST_F(IntxTest, CommandIntxDisableGatesThePin) {
   EXPECT_TRUE(WaitUntil([&] { return !Intx(); }));
 }
 
+TEST_F(IntxTest, DeassertedAfterHeadWriteWhenCqHasNoSqLeft) {
+  // The CQ keeps its pending entry after its only SQ is deleted; consuming it and writing the CQ
+  // head doorbell must still drop the line (the interrupt follows the CQ, not the SQ).
+  ASSERT_NO_FATAL_FAILURE(CompleteOne());
+  ASSERT_TRUE(WaitUntil([&] { return Intx(); }));
+  ASSERT_SUCCESS(Admin(DeleteSqCmd(1)));
+  EXPECT_TRUE(Intx()) << "the I/O completion is still unconsumed";
+  ASSERT_TRUE(q_->Peek().has_value());
+  q_->Consume();
+  EXPECT_TRUE(WaitUntil([&] { return !Intx(); }))
+      << "INTx stays asserted after the host consumed every entry of a CQ without SQs";
+}
+
 // ---- Polling (no interrupts) ----
 
 TEST_F(InterruptsTest, PollingModeWorks) {

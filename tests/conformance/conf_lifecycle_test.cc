@@ -20,8 +20,11 @@ class LifecycleTest : public ConformanceTest {
     return Csts();
   }
 
-  // Enables with valid values except `cc` (EN is added), MPS `mps` for the queue alignment.
+  // From a disabled controller, enables with `cc` | EN and expects RDY=0 and CFS=1; then checks that
+  // the host can recover (EN=0, then a valid enable).
   void ExpectEnableFails(uint32_t aqa, uint64_t asq, uint64_t acq, uint32_t cc) {
+    WriteReg32(regs::kCc, 0);
+    ASSERT_TRUE(WaitCsts(kCstsRdy, 0));
     uint32_t csts = RawEnable(aqa, asq, acq, cc | kCcEn);
     EXPECT_EQ(csts & kCstsRdy, 0u) << "CSTS.RDY set for an invalid configuration";
     EXPECT_NE(csts & kCstsCfs, 0u) << "CSTS.CFS not set for an invalid configuration";
@@ -221,6 +224,63 @@ TEST_F(LifecycleTest, EnableFailsWithUnsupportedCss) {
   ExpectEnableFails(7 | (7u << 16), asq.addr, acq.addr, kCcIoqes | CcCss(7));
 }
 
+TEST_F(LifecycleTest, EnableFailsWithReservedAms) {
+  ASSERT_TRUE(Create());
+  DmaBuffer asq = Alloc(4096), acq = Alloc(4096);
+  // AMS 010b..110b are reserved; 111b is vendor specific and CAP.AMS bit 18 is not set.
+  ASSERT_EQ((Cap() >> 18) & 1, 0u);
+  ExpectEnableFails(7 | (7u << 16), asq.addr, acq.addr, kCcIoqes | CcAms(7));
+  ExpectEnableFails(7 | (7u << 16), asq.addr, acq.addr, kCcIoqes | CcAms(2));
+}
+
+TEST_F(LifecycleTest, AdminQueuesMayExceedMqes) {
+  // MQES limits I/O queues only; admin queues hold up to 4096 entries (3.1.3.8 AQA).
+  DriverOptions o = SmallOptions();
+  o.controller.mqes = 63;
+  o.admin_entries = 4096;
+  ASSERT_TRUE(Start(o));
+  EXPECT_EQ(Reg32(regs::kAqa), 0x0fff0fffu);
+  for (int i = 0; i < 100; ++i) ASSERT_OK(drv().IdentifyController()) << i;
+}
+
+// Weighted round robin with urgent priority class (3.4.4.2): every priority class is served.
+TEST_F(LifecycleTest, WeightedRoundRobinServesEveryPriority) {
+  ASSERT_TRUE(Create());
+  RawQueue aq(dev(), drv().dma(), 0, 32);
+  ASSERT_TRUE(aq.ok());
+  uint32_t csts =
+      RawEnable(31 | (31u << 16), aq.sq_addr(), aq.cq_addr(), kCcEn | kCcIoqes | CcAms(1));
+  ASSERT_EQ(csts & (kCstsRdy | kCstsCfs), kCstsRdy);
+  EXPECT_EQ((Cc() >> 11) & 7, 1u) << "CC.AMS";
+  // Four SQs, one per priority class, sharing one CQ of 64 entries.
+  RawQueue cq(dev(), drv().dma(), 1, 64);
+  ASSERT_SUCCESS(aq.Execute(CreateCqCmd(1, 63, cq.cq_addr(), true, true, 1)));
+  std::vector<std::unique_ptr<RawQueue>> sqs;
+  for (uint16_t qid = 1; qid <= 4; ++qid) {
+    sqs.push_back(std::make_unique<RawQueue>(dev(), drv().dma(), qid, 16));
+    ASSERT_SUCCESS(aq.Execute(
+        CreateSqCmd(qid, 15, sqs.back()->sq_addr(), 1, true, static_cast<uint8_t>(qid - 1))));
+  }
+  // 15 commands in each SQ, rung at once; the shared CQ receives all 60.
+  for (auto& q : sqs) {
+    for (int i = 0; i < 15; ++i) q->Submit(Cmd(io::kFlush, 1), false);
+  }
+  for (auto& q : sqs) q->Ring();
+  std::map<uint16_t, int> per_sq;
+  int total = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    while (auto c = cq.Peek()) {
+      EXPECT_TRUE(StatusOf(*c).ok()) << StatusOf(*c).ToString();
+      ++per_sq[c->sqid];
+      ++total;
+      cq.Consume();
+    }
+    return total == 60;
+  })) << "completed "
+      << total << " of 60";
+  for (uint16_t qid = 1; qid <= 4; ++qid) EXPECT_EQ(per_sq[qid], 15) << "SQ " << qid;
+}
+
 // ---- Controller reset: CC.EN 1 -> 0 (3.7.2) ----
 
 TEST_F(LifecycleTest, DisableClearsReadyAndDeletesIoQueues) {
@@ -406,6 +466,52 @@ TEST_F(LifecycleTest, AdminQueueBaseRegisters64BitAccess) {
   // Bits 11:0 are reserved.
   dev().MmioWrite(regs::kAsq, 8, 0x5000 | 0xfff);
   EXPECT_EQ(Reg64(regs::kAsq), 0x5000u);
+}
+
+TEST_F(LifecycleTest, ReadOnlyAndReservedBitsOfWritableRegisters) {
+  ASSERT_TRUE(Start());
+  // CSTS: only NSSRO is writable (RW1C); RDY, CFS, SHST, PP are read-only.
+  uint32_t csts = Csts();
+  WriteReg32(regs::kCsts, ~kCstsNssro);
+  EXPECT_EQ(Csts(), csts);
+  // AQA: bits 31:28 and 15:12 are reserved.
+  ASSERT_OK(drv().Disable());
+  WriteReg32(regs::kAqa, 0xffffffff);
+  EXPECT_EQ(Reg32(regs::kAqa), 0x0fff0fffu);
+  // CC: bits 3:1 are reserved; writing them has no effect.
+  WriteReg32(regs::kCc, 0xe);
+  EXPECT_EQ(Cc() & 0xe, 0u);
+  EXPECT_EQ(Csts() & (kCstsRdy | kCstsCfs), 0u);
+  ASSERT_OK(drv().Enable());
+}
+
+TEST_F(LifecycleTest, Bar0CoversRegistersDoorbellsAndMsix) {
+  ASSERT_TRUE(Create());
+  // BAR sizing (PCI Local Bus 3.0, 6.2.5.1): write all ones, read back the size mask.
+  uint32_t cmd = dev().ConfigRead(pci::kCommand, 2);
+  dev().ConfigWrite(pci::kCommand, 2, 0);
+  uint32_t lo = dev().ConfigRead(0x10, 4), hi = dev().ConfigRead(0x14, 4);
+  dev().ConfigWrite(0x10, 4, 0xffffffff);
+  dev().ConfigWrite(0x14, 4, 0xffffffff);
+  uint64_t mask = (uint64_t{dev().ConfigRead(0x14, 4)} << 32) | (dev().ConfigRead(0x10, 4) & ~0xfu);
+  dev().ConfigWrite(0x10, 4, lo);
+  dev().ConfigWrite(0x14, 4, hi);
+  dev().ConfigWrite(pci::kCommand, 2, cmd);
+  EXPECT_EQ(lo & 0x7, 0x4u) << "64-bit memory BAR";
+  uint64_t size = ~mask + 1;
+  EXPECT_EQ(size, dev().Bar0Size());
+  EXPECT_GE(size, 16384u);
+  const uint32_t vectors = drv().options().controller.msix_vectors;
+  const uint64_t doorbells_end =
+      0x1000 + 2ull * (drv().options().controller.max_io_queues + 1) * DoorbellStride();
+  EXPECT_GE(dev().MsixTableOffset(), doorbells_end) << "MSI-X table overlaps the doorbells";
+  EXPECT_LE(dev().MsixTableOffset() + 16ull * vectors, size);
+  EXPECT_LE(dev().MsixPbaOffset() + (vectors + 63) / 64 * 8ull, size);
+  uint16_t msix = FindCapability(pci::kCapIdMsix);
+  ASSERT_NE(msix, 0);
+  EXPECT_EQ(dev().ConfigRead(msix + 4, 4), dev().MsixTableOffset()) << "Table Offset/BIR 0";
+  EXPECT_EQ(dev().ConfigRead(msix + 8, 4), dev().MsixPbaOffset()) << "PBA Offset/BIR 0";
+  EXPECT_EQ((dev().ConfigRead(msix + 2, 2) & 0x7ffu) + 1, vectors) << "Table Size";
 }
 
 TEST_F(LifecycleTest, CcCssMpsAmsFrozenWhileEnabled) {

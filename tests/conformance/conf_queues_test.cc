@@ -170,6 +170,19 @@ TEST_F(QueuesTest, DeleteCqInvalidQidAndAttachedSq) {
   EXPECT_STATUS(Admin(DeleteCqCmd(2)), sc::kInvalidQueueIdentifier);
 }
 
+TEST_F(QueuesTest, DeletedSqIsNotProcessed) {
+  RawQueue q(dev(), drv().dma(), 2, 16);
+  ASSERT_SUCCESS(Admin(CreateCqCmd(2, q.qsize(), q.cq_addr(), true, true, 2)));
+  ASSERT_SUCCESS(Admin(CreateSqCmd(2, q.qsize(), q.sq_addr(), 2)));
+  ASSERT_SUCCESS(q.Execute(Cmd(io::kFlush, 1)));
+  ASSERT_SUCCESS(Admin(DeleteSqCmd(2)));
+  q.Submit(Cmd(io::kFlush, 1));  // doorbell of a deleted SQ
+  std::this_thread::sleep_for(kQuiet);
+  EXPECT_FALSE(q.Peek().has_value()) << "a deleted SQ was processed";
+  EXPECT_SUCCESS(Admin(DeleteCqCmd(2)));
+  EXPECT_OK(drv().IdentifyController());
+}
+
 TEST_F(QueuesTest, DeletedQueueIdCanBeReused) {
   IoQueue* q = MakeQueue(1, 16);
   ASSERT_NE(q, nullptr);
@@ -316,6 +329,15 @@ TEST_F(QueuesTest, SetFeaturesSaveNotSaveable) {
                 sc::kFeatureIdNotSaveable);
   EXPECT_STATUS(Admin(SetFeaturesCmd(kFidVolatileWriteCache, 1, /*save=*/true)),
                 sc::kFeatureIdNotSaveable);
+}
+
+TEST_F(QueuesTest, SetFeaturesNsidOnControllerFeature) {
+  // Number of Queues is not namespace specific (Figure 317): a specific NSID is refused.
+  Sqe s = SetFeaturesCmd(kFidNumberOfQueues, 1 | (1u << 16));
+  s.nsid = 1;
+  EXPECT_STATUS(Admin(s), sc::kFeatureNotNamespaceSpecific);
+  s.nsid = 0xffffffff;
+  EXPECT_SUCCESS(Admin(s));
 }
 
 TEST_F(QueuesTest, UnknownFeatureIdentifier) {

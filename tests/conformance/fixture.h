@@ -204,11 +204,13 @@ inline Sqe CreateCqCmd(uint16_t qid, uint32_t qsize, uint64_t prp1, bool pc = tr
 }
 
 // 5.5: `qsize` is the raw 0's based QSIZE field.
-inline Sqe CreateSqCmd(uint16_t qid, uint32_t qsize, uint64_t prp1, uint16_t cqid, bool pc = true) {
+// `qprio`: 00b urgent, 01b high, 10b medium, 11b low (used with CC.AMS = 001b).
+inline Sqe CreateSqCmd(uint16_t qid, uint32_t qsize, uint64_t prp1, uint16_t cqid, bool pc = true,
+                       uint8_t qprio = 0) {
   Sqe s = Cmd(admin::kCreateIoSq);
   s.prp1 = prp1;
   s.cdw10 = qid | (qsize << 16);
-  s.cdw11 = (pc ? 1u : 0u) | (uint32_t{cqid} << 16);
+  s.cdw11 = (pc ? 1u : 0u) | (uint32_t{qprio & 3u} << 1) | (uint32_t{cqid} << 16);
   return s;
 }
 
