@@ -1,0 +1,91 @@
+#include "app/cli_options.h"
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "app/enum_names.h"
+#include "app/size_parse.h"
+
+namespace nvemu::app {
+namespace {
+
+constexpr const char* kConfigGroup = "Configuration (override the config file)";
+
+std::vector<std::string> Names(std::span<const std::string_view> names) {
+  return {names.begin(), names.end()};
+}
+
+}  // namespace
+
+CLI::Validator SizeValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto r = ParseSize(text);
+        return r.ok() ? std::string() : r.error().message;
+      },
+      "SIZE");
+}
+
+void AddConfigOptions(CLI::App& app, ConfigOverrides& o) {
+  app.add_option_function<std::string>(
+         "-c,--config", [&o](const std::string& path) { o.config_file = path; },
+         "TOML configuration file (docs/cli.md); options below override its values")
+      ->type_name("FILE");
+  app.add_option_function<uint32_t>(
+         "--namespaces", [&o](uint32_t n) { o.namespaces = n; },
+         "number of namespaces: keeps the first N, or adds copies of the last one")
+      ->check(CLI::Range(1u, 1024u))
+      ->group(kConfigGroup);
+  app.add_option_function<std::string>(
+         "--ns-size", [&o](const std::string& s) { o.ns_size = ParseSize(s).value(); },
+         "size of every namespace: bytes, or with a unit (512MiB, 1GiB, 4TiB, 1GB)")
+      ->check(SizeValidator())
+      ->group(kConfigGroup);
+  app.add_option_function<uint32_t>(
+         "--lba-size", [&o](uint32_t n) { o.lba_size = n; }, "LBA data size of every namespace")
+      ->check(CLI::IsMember({512u, 4096u}))
+      ->group(kConfigGroup);
+  app.add_option_function<std::string>(
+         "--backend", [&o](const std::string& s) { o.backend = *ParseBackend(s); },
+         "storage of every namespace: ram (sparse), file (image files), null (discards data)")
+      ->check(CLI::IsMember(Names(kBackendNames)))
+      ->group(kConfigGroup);
+  app.add_option_function<std::string>(
+         "--data-path", [&o](const std::string& s) { o.data_path = s; },
+         "file backend data image (one namespace only; default nvemu-n<nsid>.img)")
+      ->type_name("FILE")
+      ->group(kConfigGroup);
+  app.add_option_function<std::string>(
+         "--metadata-path", [&o](const std::string& s) { o.metadata_path = s; },
+         "file backend metadata image (one namespace only; default nvemu-n<nsid>.meta)")
+      ->type_name("FILE")
+      ->group(kConfigGroup);
+  app.add_option_function<uint32_t>(
+         "--max-io-queues", [&o](uint32_t n) { o.max_io_queues = n; },
+         "I/O queue pairs the controller supports")
+      ->check(CLI::Range(1u, 65535u))
+      ->group(kConfigGroup);
+  app.add_option_function<uint32_t>(
+         "--io-reactors", [&o](uint32_t n) { o.io_reactors = n; },
+         "reactor threads serving I/O queues")
+      ->check(CLI::Range(1u, 256u))
+      ->group(kConfigGroup);
+  app.add_option_function<std::string>(
+         "--mode", [&o](const std::string& s) { o.mode = *ParseProcessingMode(s); },
+         "how reactors find work: poll (busy-poll), notify (doorbell wakes), timer (periodic tick)")
+      ->check(CLI::IsMember(Names(kProcessingModeNames)))
+      ->group(kConfigGroup);
+  app.add_option_function<uint32_t>(
+         "--mdts", [&o](uint32_t n) { o.mdts = static_cast<uint8_t>(n); },
+         "Maximum Data Transfer Size: 2^MDTS * 4 KiB, 0 = no limit")
+      ->check(CLI::Range(0u, 15u))
+      ->group(kConfigGroup);
+  app.add_option_function<uint32_t>(
+         "--dstrd", [&o](uint32_t n) { o.dstrd = static_cast<uint8_t>(n); },
+         "CAP.DSTRD: doorbell stride 2^(2+DSTRD) bytes")
+      ->check(CLI::Range(0u, 15u))
+      ->group(kConfigGroup);
+}
+
+}  // namespace nvemu::app
