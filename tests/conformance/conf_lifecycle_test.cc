@@ -20,8 +20,8 @@ class LifecycleTest : public ConformanceTest {
     return Csts();
   }
 
-  // From a disabled controller, enables with `cc` | EN and expects RDY=0 and CFS=1; then checks that
-  // the host can recover (EN=0, then a valid enable).
+  // From a disabled controller, enables with `cc` | EN and expects RDY=0 and CFS=1; then checks
+  // that the host can recover (EN=0, then a valid enable).
   void ExpectEnableFails(uint32_t aqa, uint64_t asq, uint64_t acq, uint32_t cc) {
     WriteReg32(regs::kCc, 0);
     ASSERT_TRUE(WaitCsts(kCstsRdy, 0));
@@ -572,6 +572,95 @@ TEST_F(LifecycleTest, FunctionLevelResetReturnsToResetState) {
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(RoundTrip(q, 1, 0, 8, 512, 9), "");
 }
+
+// ---- Resets while host threads keep submitting I/O ----
+//
+// The reset must complete (CSTS.RDY=0 or SHST=10b within CAP.TO) even though other host threads
+// keep ringing doorbells of the queues it deletes, and the controller must work afterwards.
+
+enum class ResetKind { kControllerReset, kShutdown, kSubsystemReset, kFunctionLevelReset };
+
+class ResetUnderLoadTest : public LifecycleTest, public ::testing::WithParamInterface<ResetKind> {};
+
+TEST_P(ResetUnderLoadTest, ResetCompletesAndControllerRecovers) {
+  DriverOptions o = SmallOptions();
+  o.controller.io_reactors = 2;
+  ASSERT_TRUE(Start(o));
+  constexpr int kThreads = 3;
+  std::vector<std::unique_ptr<RawQueue>> qs;
+  std::vector<DmaBuffer> bufs;
+  for (uint16_t qid = 1; qid <= kThreads; ++qid) {
+    qs.push_back(std::make_unique<RawQueue>(dev(), drv().dma(), qid, 32));
+    ASSERT_SUCCESS(Admin(CreateCqCmd(qid, 31, qs.back()->cq_addr(), true, true, qid)));
+    ASSERT_SUCCESS(Admin(CreateSqCmd(qid, 31, qs.back()->sq_addr(), qid)));
+    bufs.push_back(Alloc(8192));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> completed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      RawQueue& q = *qs[t];
+      for (uint64_t i = 0; !stop.load(); ++i) {
+        Sqe s = (i & 1) ? ReadCmd(1, 64 * t, 16) : WriteCmd(1, 64 * t, 16);
+        s.prp1 = bufs[t].addr;
+        s.prp2 = bufs[t].addr + 4096;
+        q.Submit(s);
+        if (q.Wait(std::chrono::milliseconds(2))) completed.fetch_add(1);
+      }
+    });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return completed.load() > 200; })) << "no I/O before the reset";
+  const auto timeout = std::chrono::milliseconds(500 * ((Cap() >> 24) & 0xff));
+  uint16_t pcie = FindCapability(pci::kCapIdPcie);
+  switch (GetParam()) {
+    case ResetKind::kControllerReset:
+      WriteReg32(regs::kCc, Cc() & ~kCcEn);
+      EXPECT_TRUE(WaitCsts(kCstsRdy, 0, timeout)) << "CSTS.RDY did not clear";
+      break;
+    case ResetKind::kShutdown:
+      WriteReg32(regs::kCc, Cc() | CcShn(1));
+      EXPECT_TRUE(WaitCsts(kCstsShstMask, kCstsShstComplete, timeout)) << "SHST not 10b";
+      break;
+    case ResetKind::kSubsystemReset:
+      WriteReg32(regs::kNssr, kNssrReset);
+      EXPECT_TRUE(WaitCsts(kCstsRdy | kCstsNssro, kCstsNssro, timeout));
+      break;
+    case ResetKind::kFunctionLevelReset:
+      dev().ConfigWrite(pcie + 8, 2,
+                        dev().ConfigRead(pcie + 8, 2) | uint32_t{pci::kDevCtlInitiateFlr});
+      break;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // doorbells keep coming
+  stop.store(true);
+  for (auto& th : threads) th.join();
+  if (GetParam() == ResetKind::kFunctionLevelReset) {
+    ASSERT_NO_FATAL_FAILURE(Reenumerate());
+    EXPECT_EQ(Csts() & kCstsRdy, 0u);
+  }
+  ASSERT_OK(drv().Enable());
+  IoQueue* q = MakeQueue(1, 16);  // qid 1 was deleted by the reset
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(RoundTrip(q, 1, 4096, 16, 512, 77), "");
+  EXPECT_EQ(Csts() & kCstsCfs, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, ResetUnderLoadTest,
+                         ::testing::Values(ResetKind::kControllerReset, ResetKind::kShutdown,
+                                           ResetKind::kSubsystemReset,
+                                           ResetKind::kFunctionLevelReset),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case ResetKind::kControllerReset:
+                               return "ControllerReset";
+                             case ResetKind::kShutdown:
+                               return "Shutdown";
+                             case ResetKind::kSubsystemReset:
+                               return "SubsystemReset";
+                             default:
+                               return "FunctionLevelReset";
+                           }
+                         });
 
 }  // namespace
 }  // namespace nvemu::conformance
