@@ -86,6 +86,47 @@ TEST_F(IdentifyTest, ControllerFieldsFollowConfiguration) {
   EXPECT_EQ(std::memcmp(&*lib, data.data(), sizeof(nvme_id_ctrl)), 0);
 }
 
+// Optional commands advertised in Identify Controller (ONCS, OACS, Figure 275) must exist: a
+// command whose bit is set must not fail with Invalid Command Opcode.
+TEST_F(IdentifyTest, AdvertisedOptionalCommandsAreImplemented) {
+  ASSERT_TRUE(Start());
+  IoQueue* q = MakeQueue(1, 16);
+  ASSERT_NE(q, nullptr);
+  auto id = drv().IdentifyController();
+  ASSERT_OK(id);
+  struct Bit {
+    int bit;
+    uint8_t opc;
+    const char* name;
+  };
+  const Bit oncs[] = {
+      {0, 0x05, "Compare"},      {1, 0x04, "Write Uncorrectable"}, {2, 0x09, "Dataset Mgmt"},
+      {3, 0x08, "Write Zeroes"}, {5, 0x0d, "Reservation Reg"},     {7, 0x0c, "Verify"},
+      {8, 0x19, "Copy"}};
+  for (const Bit& b : oncs) {
+    if (((id->oncs >> b.bit) & 1) == 0) continue;
+    auto c = Exec(q, Cmd(b.opc, 1));
+    ASSERT_TRUE(c.ok()) << b.name;
+    EXPECT_FALSE(StatusOf(*c).same_code(sc::kInvalidOpcode)) << "ONCS advertises " << b.name;
+  }
+  const Bit oacs[] = {{0, 0x82, "Security Receive"},  {1, 0x80, "Format NVM"},
+                      {2, 0x11, "Firmware Download"}, {3, 0x0d, "Namespace Mgmt"},
+                      {4, 0x14, "Device Self-test"},  {5, 0x1a, "Directive Receive"},
+                      {8, 0x7c, "Doorbell Buffer"},   {9, 0x86, "Get LBA Status"}};
+  for (const Bit& b : oacs) {
+    if (((id->oacs >> b.bit) & 1) == 0) continue;
+    auto c = Admin(Cmd(b.opc, 0));
+    ASSERT_TRUE(c.ok()) << b.name;
+    EXPECT_FALSE(StatusOf(*c).same_code(sc::kInvalidOpcode)) << "OACS advertises " << b.name;
+  }
+  // Commands without a bit that the controller does not support fail with Invalid Opcode,
+  // so that a host can rely on ONCS alone.
+  for (const Bit& b : oncs) {
+    if ((id->oncs >> b.bit) & 1) continue;
+    EXPECT_STATUS(Exec(q, Cmd(b.opc, 1)), sc::kInvalidOpcode) << b.name << " not advertised";
+  }
+}
+
 TEST_F(IdentifyTest, ControllerMdtsZeroMeansNoLimit) {
   DriverOptions o = SmallOptions();
   o.controller.mdts = 0;
