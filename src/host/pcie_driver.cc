@@ -259,7 +259,8 @@ Result<std::unique_ptr<PcieDriver>> PcieDriver::Create(const DriverOptions& opti
   std::unique_ptr<PcieDriver> d(new PcieDriver(options));
   d->dma_ = std::make_unique<DmaArena>(options.dma_base, options.dma_bytes);
   d->irq_ = std::make_unique<InterruptCounter>(options.controller.msix_vectors);
-  auto dev = PcieDevice::Create(options.controller, d->dma_->memory(), *d->irq_, d->clock_);
+  const Clock& clock = options.clock != nullptr ? *options.clock : d->clock_;
+  auto dev = PcieDevice::Create(options.controller, d->dma_->memory(), *d->irq_, clock);
   if (!dev.ok()) return dev.error();
   d->device_ = std::move(dev.value());
   if (auto r = d->Enumerate(); !r.ok()) return r.error();
@@ -340,7 +341,8 @@ Result<void> PcieDriver::Enable() {
   device_->MmioWrite(0x24, 4, (n - 1) | ((n - 1) << 16));  // AQA
   device_->MmioWrite(0x28, 8, admin_->sq_mem_.addr);        // ASQ
   device_->MmioWrite(0x30, 8, admin_->cq_mem_.addr);        // ACQ
-  uint32_t cc = 1u | (uint32_t{options_.mps} << 7) | (6u << 16) | (4u << 20);
+  uint32_t cc = 1u | (uint32_t{options_.mps} << 7) | (uint32_t{options_.ams & 7u} << 11) |
+                (6u << 16) | (4u << 20);
   device_->MmioWrite(0x14, 4, cc);
   return WaitCsts(1, 1, "enable");
 }
@@ -401,7 +403,8 @@ Result<uint32_t> PcieDriver::SetNumberOfQueues(uint16_t sqs, uint16_t cqs) {
   return cqe->dw0;
 }
 
-Result<IoQueue*> PcieDriver::CreateIoQueuePair(uint16_t qid, uint32_t entries, bool contiguous) {
+Result<IoQueue*> PcieDriver::CreateIoQueuePair(uint16_t qid, uint32_t entries, bool contiguous,
+                                               uint8_t qprio) {
   if (qid == 0) return Error{"qid 0 is the admin queue"};
   if (entries < 2) return Error{"a queue needs at least 2 entries"};
   uint16_t vector = VectorFor(qid);
@@ -422,7 +425,7 @@ Result<IoQueue*> PcieDriver::CreateIoQueuePair(uint16_t qid, uint32_t entries, b
   sq.opc = 0x01;
   sq.prp1 = contiguous ? q->sq_mem_.addr : q->sq_prp_list_.addr;
   sq.cdw10 = qid | ((entries - 1) << 16);
-  sq.cdw11 = (contiguous ? 1u : 0u) | (uint32_t{qid} << 16);
+  sq.cdw11 = (contiguous ? 1u : 0u) | (uint32_t{qprio & 3u} << 1) | (uint32_t{qid} << 16);
   auto s = Admin(sq);
   if (!s.ok()) return s.error();
   if (s->status >> 1) {

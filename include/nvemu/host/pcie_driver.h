@@ -42,7 +42,9 @@ struct DriverOptions {
   uint16_t admin_entries = 32;
   InterruptMode interrupts = InterruptMode::kMsix;
   uint8_t mps = 0;  // CC.MPS: memory page size 2^(12+MPS)
+  uint8_t ams = 0;  // CC.AMS: 0 round robin, 1 weighted round robin with urgent priority class
   std::chrono::milliseconds command_timeout{10000};
+  const Clock* clock = nullptr;  // the device's clock (outlives the driver); null: system clock
 };
 
 // Counts interrupts per vector and wakes waiters. Installed as the device's InterruptSink.
@@ -159,8 +161,10 @@ class PcieDriver {
   Result<uint32_t> SetNumberOfQueues(uint16_t sqs, uint16_t cqs);
 
   // Creates I/O CQ `qid` then I/O SQ `qid` bound to it. `contiguous = false` builds the queues from
-  // scattered pages described by a PRP list (needs CAP.CQR = 0).
-  Result<IoQueue*> CreateIoQueuePair(uint16_t qid, uint32_t entries, bool contiguous = true);
+  // scattered pages described by a PRP list (needs CAP.CQR = 0). `qprio` is the SQ's QPRIO
+  // (0 urgent, 1 high, 2 medium, 3 low; used when CC.AMS selects weighted round robin).
+  Result<IoQueue*> CreateIoQueuePair(uint16_t qid, uint32_t entries, bool contiguous = true,
+                                     uint8_t qprio = 0);
   Result<void> DeleteIoQueuePair(uint16_t qid);
   IoQueue* io_queue(uint16_t qid) { return qid < io_.size() ? io_[qid].get() : nullptr; }
   IoQueue& admin_queue() { return *admin_; }
