@@ -73,6 +73,21 @@ TEST_F(InterruptsTest, CqWithInterruptsDisabledSendsNoMessage) {
   EXPECT_FALSE(PbaBit(5));
 }
 
+TEST_F(InterruptsTest, VectorsSharedByQueues) {
+  DriverOptions o = SmallOptions();
+  o.controller.msix_vectors = 3;
+  ASSERT_TRUE(Start(o));
+  // qid % 3: queues 1 and 4 share vector 1, 2 and 5 vector 2, 3 and 6 vector 0 with admin.
+  for (uint16_t qid = 1; qid <= 6; ++qid) {
+    IoQueue* q = MakeQueue(qid, 8);
+    ASSERT_NE(q, nullptr);
+    ASSERT_EQ(q->vector(), qid % 3);
+    uint64_t before = Count(q->vector());
+    ASSERT_SUCCESS(Exec(q, Cmd(io::kFlush, 1)));
+    EXPECT_TRUE(WaitUntil([&] { return Count(q->vector()) > before; })) << "qid " << qid;
+  }
+}
+
 TEST_F(InterruptsTest, MaskedVectorSetsPendingBitAndUnmaskDelivers) {
   ASSERT_TRUE(Start());
   IoQueue* q = MakeQueue(1, 16);

@@ -125,6 +125,16 @@ TEST_P(DoorbellStrideTest, QueuesWorkWithStride) {
   }
 }
 
+TEST_P(DoorbellStrideTest, HighestQueueIdDoorbell) {
+  // The last doorbell pair sits at 1000h + (2 * 64 + 1) * stride, right below the MSI-X table.
+  DriverOptions o = SmallOptions();
+  o.controller.dstrd = static_cast<uint8_t>(GetParam());
+  ASSERT_TRUE(Start(o));
+  IoQueue* q = MakeQueue(64, 8);
+  ASSERT_NE(q, nullptr);
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(RoundTrip(q, 1, i, 1, 512, 64), "") << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(Dstrd, DoorbellStrideTest, ::testing::Values(0, 1, 3));
 
 // With DSTRD > 0 only the first dword of each stride is a doorbell.

@@ -218,6 +218,22 @@ TEST_F(QueuesTest, NonContiguousQueuesSpanningPages) {
   EXPECT_EQ(RoundTrip(big, 1, 7, 3, 512, 6), "");
 }
 
+TEST_F(QueuesTest, NonContiguousQueuesWith8KiBPages) {
+  DriverOptions o = SmallOptions();
+  o.mps = 1;
+  ASSERT_TRUE(Start(o));
+  IoQueue* q = MakeQueue(1, 512, /*contiguous=*/false);  // SQ: 4 pages of 8 KiB
+  ASSERT_NE(q, nullptr);
+  for (int i = 0; i < 511; ++i) ASSERT_OK(q->Submit(Cmd(io::kFlush, 1), nullptr, 0, 0, false)) << i;
+  q->Ring();
+  size_t done = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    done += q->Reap([&](const Cqe& c) { EXPECT_TRUE(StatusOf(c).ok()); });
+    return done == 511;
+  })) << "completed "
+      << done;
+}
+
 TEST_F(QueuesTest, LargestQueueCompletelyFilled) {
   uint32_t entries = (Cap() & 0xffff) + 1;
   IoQueue* q = MakeQueue(1, entries);
