@@ -313,6 +313,20 @@ TEST_F(IdentifyTest, Prp1OffsetNeedsPrp2) {
   }
 }
 
+TEST_F(IdentifyTest, Prp1OffsetWith8KiBPages) {
+  DriverOptions o = SmallOptions();
+  o.mps = 1;
+  ASSERT_TRUE(Start(o));
+  std::vector<uint8_t> aligned;
+  ASSERT_SUCCESS(Identify(IdentifyCmd(1), &aligned));
+  DmaBuffer b = Alloc(16384, 8192);
+  // From offset 1800h 2 KiB fit in the first 8 KiB page; PRP2 carries the rest.
+  auto cid = drv().admin_queue().Submit(IdentifyCmd(1), &b, 4096, 0x1800);
+  ASSERT_OK(cid);
+  ASSERT_SUCCESS(drv().admin_queue().Wait(*cid, kTimeout));
+  EXPECT_EQ(std::memcmp(b.ptr + 0x1800, aligned.data(), 4096), 0);
+}
+
 TEST_F(IdentifyTest, Prp1OutsideHostMemoryIsDataTransferError) {
   ASSERT_TRUE(Start());
   Sqe s = IdentifyCmd(1);

@@ -267,6 +267,40 @@ TEST_F(MdtsMpsminIoTest, MdtsInUnitsOfMpsmin) {
   EXPECT_STATUS(Exec(q_, WriteCmd(1, 0, 65), &b, 32 * 1024 + 512), sc::kInvalidField);
 }
 
+TEST_F(MdtsMpsminIoTest, PrpEntriesFollowTheMemoryPageSize) {
+  // CC.MPS = 1: PRP entries address 8 KiB pages. 24 KiB from a page start = PRP1 + a list of two.
+  auto page = [&] { return Alloc(8192, 8192); };
+  DmaBuffer p0 = page(), p1 = page(), p2 = page(), list = page();
+  FillPattern(p0.ptr, 8192, 20, 0);
+  FillPattern(p1.ptr, 8192, 20, 8192);
+  FillPattern(p2.ptr, 8192, 20, 16384);
+  std::memcpy(list.ptr, &p1.addr, 8);
+  std::memcpy(list.ptr + 8, &p2.addr, 8);
+  Sqe w = WriteCmd(1, 0, 48);
+  w.prp1 = p0.addr;
+  w.prp2 = list.addr;
+  ASSERT_SUCCESS(Raw(w));
+  ExpectThroughLibrary(0, 24576, 20);
+  // A list entry aligned to 4 KiB but not to the 8 KiB memory page has an offset.
+  uint64_t bad = p2.addr + 4096;
+  std::memcpy(list.ptr + 8, &bad, 8);
+  EXPECT_STATUS(Raw(w), sc::kInvalidPrpOffset);
+  // PRP2 as the second data page must be 8 KiB aligned too (16 KiB transfer).
+  Sqe w2 = WriteCmd(1, 0, 32);
+  w2.prp1 = p0.addr;
+  w2.prp2 = p1.addr + 4096;
+  EXPECT_STATUS(Raw(w2), sc::kInvalidPrpOffset);
+  // PRP1 with an offset: data up to the end of its 8 KiB page, then PRP2.
+  Sqe r = ReadCmd(1, 0, 16);  // 8 KiB from offset 1000h of p0
+  r.prp1 = p0.addr + 4096;
+  r.prp2 = p1.addr;
+  std::memset(p0.ptr, 0, 8192);
+  std::memset(p1.ptr, 0, 8192);
+  ASSERT_SUCCESS(Raw(r));
+  EXPECT_EQ(CheckPattern(p0.ptr + 4096, 4096, 20, 0), -1);
+  EXPECT_EQ(CheckPattern(p1.ptr, 4096, 20, 4096), -1);
+}
+
 class FourKIoTest : public IoTest {
  protected:
   DriverOptions Options() override {

@@ -69,6 +69,15 @@ TEST_P(ProcessingModeTest, ReadWrite) {
     }
   }
   EXPECT_OK(drv().IdentifyController());
+
+  // Controller reset and shutdown work in every mode (the reactors are quiesced by message).
+  ASSERT_OK(drv().Disable());
+  ASSERT_OK(drv().Enable());
+  IoQueue* q = MakeQueue(2, 16);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(RoundTrip(q, 1, 5000, 8, 512, 99), "");
+  ASSERT_OK(drv().Shutdown());
+  EXPECT_EQ(drv().csts() & kCstsShstMask, kCstsShstComplete);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProcessingModeTest,
