@@ -59,4 +59,31 @@ struct ControllerConfig {
   Result<void> Validate() const;
 };
 
+// NVMe over Fabrics target (NVMe/TCP): listeners, subsystems, discovery. Plain data; Validate() in
+// core/fabrics reports the first inconsistency.
+struct SubsystemConfig {
+  std::string nqn = "nqn.2026-11.dev.nvemu:subsys0";
+  std::string serial = "NVEMU0001";  // Identify SN of this subsystem's controllers
+  std::vector<NamespaceConfig> namespaces = {NamespaceConfig{}};
+  std::vector<std::string> allowed_hosts;  // host NQNs allowed to Connect; empty = any host
+};
+
+struct TargetConfig {
+  std::string address = "127.0.0.1";  // IPv4 or IPv6 literal to listen on
+  uint16_t port = 4420;               // NVMe/TCP I/O port (0 = pick a free port, for tests)
+  int32_t discovery_port = 8009;      // extra port for discovery; -1 = none, 0 = pick a free port
+  uint32_t reactors = 1;              // event-loop threads; connections are spread round robin
+  ProcessingMode mode = ProcessingMode::kNotify;  // kNotify sleeps in epoll when idle
+  // Identity and limits of every controller (MQES, MDTS, CAP.TO, model, firmware); `subnqn`,
+  // `serial` and `namespaces` come from each SubsystemConfig instead.
+  ControllerConfig controller;
+  uint32_t in_capsule_data = 8192;  // I/O queue in-capsule data bytes: IOCCSZ = (this + 64) / 16
+  uint32_t maxh2cdata = 128 * 1024;  // ICResp MAXH2CDATA
+  uint32_t max_r2t_bytes = 0;        // largest R2T (0 = the whole remaining transfer in one R2T)
+  uint16_t kas_100ms = 1;            // Identify KAS: keep-alive timer granularity (100 ms units)
+  std::vector<SubsystemConfig> subsystems = {SubsystemConfig{}};
+
+  Result<void> Validate() const;
+};
+
 }  // namespace nvemu
