@@ -1,0 +1,63 @@
+#include "core/fabrics/fabrics_controller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+namespace nvemu::fabrics {
+
+FabricsController::FabricsController(TargetCore& core, SubsystemEntry& entry, uint16_t cntlid,
+                                     std::string hostnqn, const std::array<uint8_t, 16>& hostid,
+                                     uint32_t kato_ms)
+    : core_(core),
+      entry_(entry),
+      cntlid_(cntlid),
+      hostnqn_(std::move(hostnqn)),
+      hostid_(hostid),
+      ctrl_(std::make_unique<Controller>(entry.controller, *entry.subsystem, cntlid, core.clock())),
+      kato_ms_(kato_ms),
+      last_activity_ns_(core.clock().NowNs()) {
+  ctrl_->set_message_based(true);
+  ctrl_->SetFrontEnd(this);
+  spdlog::info("fabrics: {} controller {} of {} created for {}",
+               entry.discovery ? "discovery" : "NVM", cntlid, entry.nqn(), hostnqn_);
+}
+
+FabricsController::~FabricsController() {
+  // No queue references the controller any more; its CNTLID may be handed out again.
+  entry_.subsystem->ReleaseCntlid(cntlid_);
+  spdlog::debug("fabrics: controller {} of {} destroyed", cntlid_, entry_.nqn());
+}
+
+Status FabricsController::AddIoQueue(uint16_t qid, QueueLink* link) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ended()) return nvemu::sc::kCommandSequenceError;
+  if (!io_queues_.emplace(qid, link).second) return nvemu::sc::kCommandSequenceError;
+  io_queue_count_.store(io_queues_.size(), std::memory_order_release);
+  return Status::Success();
+}
+
+void FabricsController::RemoveIoQueue(uint16_t qid, const QueueLink* link) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = io_queues_.find(qid);
+  if (it == io_queues_.end() || it->second != link) return;
+  io_queues_.erase(it);
+  io_queue_count_.store(io_queues_.size(), std::memory_order_release);
+}
+
+void FabricsController::CloseIoQueues(const char* why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [qid, link] : io_queues_) link->RequestClose(why);
+}
+
+// NVMe Base 2.0, 3.3.2.4: the association ends when the admin queue's connection goes away, on a
+// keep-alive timeout, or on target shutdown; the I/O queues go with it.
+void FabricsController::EndAssociation(const char* why) {
+  if (ended_.exchange(true, std::memory_order_acq_rel)) return;
+  spdlog::info("fabrics: controller {} of {} ({}): association ended: {}", cntlid_, entry_.nqn(),
+               hostnqn_, why);
+  CloseIoQueues(why);
+  core_.Unregister(this);
+}
+
+}  // namespace nvemu::fabrics

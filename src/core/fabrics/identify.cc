@@ -1,0 +1,71 @@
+// Identify Controller (NVMe Base 2.0, 5.17.2.1) on a fabrics controller: the controller's own
+// Identify data (core/admin/identify.cc) with the NVMe over Fabrics fields set (Figure 275, bytes
+// 1792-2047, and the fields the Linux host checks): CNTRLTYPE, KAS, SGLS, CMIC, MAXCMD, IOCCSZ,
+// IORCSZ, ICDOFF, FCATT, MSDBD.
+#include <nvme/types.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/fabrics/queue.h"
+
+namespace nvemu::fabrics {
+namespace {
+
+constexpr size_t kIdentifySize = 4096;
+static_assert(sizeof(nvme_id_ctrl) == kIdentifySize);
+
+// Holds what a handler pushes to the host so that it can be amended before it travels.
+class CaptureChannel final : public DataChannel {
+ public:
+  Status Prepare(uint64_t length) override {
+    if (length > sizeof(buf_)) return nvemu::sc::kInvalidField;
+    len_ = length;
+    return Status::Success();
+  }
+  uint64_t Length() const override { return len_; }
+  Status Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) override {
+    if (dir != Direction::kToHost || offset + len > len_) return nvemu::sc::kInvalidField;
+    return len ? chunk(buf_ + offset, offset, len) : Status::Success();
+  }
+  uint8_t* data() { return buf_; }
+
+ private:
+  uint8_t buf_[kIdentifySize] = {};
+  uint64_t len_ = 0;
+};
+
+}  // namespace
+
+Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req) {
+  CaptureChannel capture;
+  Request inner = req;
+  inner.data = &capture;
+  Status st = ctrl.controller().ExecuteAdmin(inner);
+  req.dw0 = inner.dw0;
+  req.dw1 = inner.dw1;
+  if (!st.ok()) return st;
+  if (capture.Length() != kIdentifySize) return req.data->Push(capture.data(), capture.Length());
+
+  nvme_id_ctrl id;
+  std::memcpy(&id, capture.data(), sizeof(id));
+  const TargetConfig& tc = ctrl.core().config();
+  const ControllerConfig& cc = ctrl.entry().controller;
+  id.cntlid = ctrl.cntlid();
+  id.cntrltype = ctrl.discovery() ? NVME_CTRL_CNTRLTYPE_DISCOVERY : NVME_CTRL_CNTRLTYPE_IO;
+  id.kas = tc.kas_100ms;                 // keep-alive is mandatory on fabrics
+  id.sgls = (1u << 0) | (1u << 20);      // SGLs supported; the address field may be an offset
+  id.cmic |= NVME_CTRL_CMIC_MULTI_CTRL;  // one controller per host association
+  id.maxcmd = static_cast<uint16_t>(std::min<uint32_t>(cc.mqes + 1u, 0xffff));
+  // Capsule sizes in 16-byte units: the 64-byte SQE plus the in-capsule data (admin: the NVMe/TCP
+  // fixed 8 KiB, I/O: configured); the response capsule is the 16-byte CQE.
+  id.ioccsz = (64 + tc.in_capsule_data) / 16;
+  id.iorcsz = 1;
+  id.icdoff = 0;  // in-capsule data starts right after the SQE
+  id.fcatt = 0;   // dynamic controller model
+  id.msdbd = 1;   // one SGL data block descriptor per command
+  if (ctrl.discovery()) id.nn = 0;
+  return req.data->Push(&id, sizeof(id));
+}
+
+}  // namespace nvemu::fabrics
