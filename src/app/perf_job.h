@@ -1,0 +1,84 @@
+// QueueJob: the load on one I/O queue pair of `nvemu perf`: its data buffers (one slot of `block`
+// bytes per outstanding command), the reap/refill step, and the queue's statistics.
+//
+// The steady state allocates nothing and makes no system call besides the clock (vDSO): commands
+// are built on the stack, PRPs point into the job's DMA buffer, CIDs map to slots through a fixed
+// array, the SQ doorbell is written once per refill batch and the CQ head doorbell once per reap
+// batch (host::IoQueue::Reap).
+//
+// Threading: a job is driven by one host thread. `completed()` may be read from any thread (the
+// progress line); everything else after that thread is joined.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "app/perf_histogram.h"
+#include "app/perf_options.h"
+#include "nvemu/host/pcie_driver.h"
+
+namespace nvemu::app {
+
+struct JobSpec {
+  PerfPattern pattern = PerfPattern::kRandRead;
+  uint32_t read_percent = 50;
+  uint32_t nsid = 1;
+  uint32_t lba_shift = 9;  // log2(LBA data size)
+  uint32_t block = 4096;   // bytes per command
+  uint32_t queue_depth = 32;
+  uint64_t range_blocks = 0;  // blocks of `block` bytes from LBA 0
+  uint64_t first_block = 0;   // sequential patterns: where this queue starts
+  uint64_t ios = 0;           // commands to submit (0: until StopSubmitting)
+  uint64_t seed = 1;
+};
+
+struct JobStats {
+  uint64_t ios = 0;  // completions recorded
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  uint64_t errors = 0;  // completions with a non-zero status
+  uint64_t bytes = 0;
+  LatencyHistogram latency;  // submission (doorbell batch) to reap, ns
+};
+
+class QueueJob {
+ public:
+  // `buffer` holds queue_depth * block bytes. REQUIRES: queue.entries() > queue_depth.
+  QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuffer& buffer);
+
+  // Consumes the completions present; those reaped while `record` count in stats().
+  uint32_t Reap(uint64_t now_ns, bool record);
+  // Refills the queue up to its depth and rings the doorbell once; returns commands submitted.
+  uint32_t Submit(uint64_t now_ns);
+  void StopSubmitting() { submitting_ = false; }
+  // Nothing left to submit and nothing outstanding.
+  bool Done() const { return !CanSubmit() && queue_.outstanding() == 0; }
+
+  uint16_t qid() const { return queue_.qid(); }
+  const JobStats& stats() const { return stats_; }
+  uint64_t completed() const { return completed_.load(std::memory_order_relaxed); }
+  uint64_t submit_failures() const { return submit_failures_; }
+
+ private:
+  bool CanSubmit() const { return submitting_ && (spec_.ios == 0 || submitted_ < spec_.ios); }
+  uint64_t NextBlock();
+  bool NextIsRead();
+
+  host::IoQueue& queue_;
+  const JobSpec spec_;
+  const host::DmaBuffer buffer_;
+  std::vector<uint16_t> free_slots_;    // stack of idle slots
+  std::vector<uint16_t> slot_of_cid_;   // CID -> slot
+  std::vector<uint64_t> submitted_ns_;  // by slot
+  std::vector<uint8_t> slot_is_read_;   // by slot
+  bool submitting_ = true;
+  uint64_t submitted_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t rng_;
+  uint64_t submit_failures_ = 0;
+  JobStats stats_;
+  std::atomic<uint64_t> completed_{0};
+};
+
+}  // namespace nvemu::app

@@ -1,0 +1,372 @@
+#include "app/perf_run.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "nvemu/host/pcie_driver.h"
+#include "pcie/pcie_device_impl.h"
+
+namespace nvemu::app {
+namespace {
+
+using host::DmaBuffer;
+using host::IoQueue;
+using host::PcieDriver;
+
+constexpr uint8_t kOpSetFeatures = 0x09;
+constexpr uint8_t kFidArbitration = 0x01;
+constexpr uint8_t kFidInterruptCoalescing = 0x08;
+constexpr uint32_t kPrefillChunk = 128 * 1024;
+constexpr uint32_t kPrefillDepth = 16;
+
+uint64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void SleepUntil(uint64_t ns) {
+  const uint64_t now = NowNs();
+  if (ns > now) std::this_thread::sleep_for(std::chrono::nanoseconds(ns - now));
+}
+
+uint64_t PageAlign(uint64_t v) { return (v + 4095) / 4096 * 4096; }
+
+// DMA arena: rings, data slots, per-CID PRP list pages, the prefill buffers, slack.
+size_t DmaBytesFor(const PerfOptions& o, uint32_t entries) {
+  uint64_t per_queue = PageAlign(uint64_t{entries} * 64) + PageAlign(uint64_t{entries} * 16) +
+                       uint64_t{o.queue_depth} * PageAlign(o.block_size);
+  if (o.block_size > 2 * 4096) per_queue += uint64_t{entries} * 4096;
+  uint64_t prefill = uint64_t{kPrefillDepth} * (kPrefillChunk + 4096);
+  return static_cast<size_t>(per_queue * o.queues + prefill + (16ull << 20));
+}
+
+const char* BackendName(BackendKind k) {
+  switch (k) {
+    case BackendKind::kRam:
+      return "ram";
+    case BackendKind::kFile:
+      return "file";
+    case BackendKind::kNull:
+      return "null";
+  }
+  return "?";
+}
+
+// Set Features (NVMe Base 2.0, 5.27); in-process fallback through the Controller when the
+// controller does not implement the feature yet.
+Result<void> SetFeature(PcieDriver& drv, pcie::PcieDeviceImpl* impl, uint8_t fid, uint32_t dw11) {
+  Sqe sqe{};
+  sqe.opc = kOpSetFeatures;
+  sqe.cdw10 = fid;
+  sqe.cdw11 = dw11;
+  auto cqe = drv.Admin(sqe);
+  if (cqe.ok() && cqe->status_field() == 0) return {};
+  if (impl == nullptr) return Error{fmt::format("Set Features {:#04x} failed", fid)};
+  spdlog::warn("perf: Set Features {:#04x} not accepted; setting it in-process", fid);
+  if (fid == kFidArbitration) impl->controller().set_arbitration(dw11);
+  if (fid == kFidInterruptCoalescing) impl->controller().set_interrupt_coalescing(dw11);
+  return {};
+}
+
+// Writes [0, range) once so that reads copy real memory (a sparse RAM namespace reads holes as
+// zeroes without touching memory).
+Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, uint32_t lba_shift,
+                     uint64_t range) {
+  auto buf = drv.dma().Alloc(size_t{kPrefillDepth} * kPrefillChunk);
+  if (!buf.ok()) return buf.error();
+  for (size_t i = 0; i < buf->size; ++i) buf->ptr[i] = static_cast<uint8_t>(i * 131 + 7);
+  std::vector<uint16_t> slot_of_cid(q.entries(), 0);
+  std::vector<uint16_t> free_slots;
+  for (uint32_t s = 0; s < std::min(kPrefillDepth, q.entries() - 1); ++s) free_slots.push_back(s);
+  uint64_t next = 0, errors = 0;
+  while (next < range || q.outstanding() != 0) {
+    while (next < range && !free_slots.empty()) {
+      const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(kPrefillChunk, range - next));
+      const uint16_t slot = free_slots.back();
+      Sqe sqe{};
+      sqe.opc = 0x01;
+      sqe.nsid = nsid;
+      const uint64_t slba = next >> lba_shift;
+      sqe.cdw10 = static_cast<uint32_t>(slba);
+      sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
+      sqe.cdw12 = (len >> lba_shift) - 1;
+      auto cid = q.Submit(sqe, &*buf, len, size_t{slot} * kPrefillChunk);
+      if (!cid.ok()) return cid.error();
+      free_slots.pop_back();
+      slot_of_cid[*cid] = slot;
+      next += len;
+    }
+    q.Reap([&](const Cqe& c) {
+      free_slots.push_back(slot_of_cid[c.cid]);
+      if (c.status_field() != 0) ++errors;
+    });
+  }
+  drv.dma().Free(*buf);
+  if (errors != 0) return Error{fmt::format("prefill: {} writes failed", errors)};
+  return {};
+}
+
+struct Window {
+  uint64_t start = 0;
+  uint64_t end = UINT64_MAX;
+  bool timed = true;
+};
+
+void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w) {
+  for (;;) {
+    uint64_t now = NowNs();
+    if (w.timed && now >= w.end) {
+      for (QueueJob* j : jobs) j->StopSubmitting();
+    }
+    const bool record = now >= w.start && now < w.end;
+    for (QueueJob* j : jobs) j->Reap(now, record);
+    now = NowNs();
+    bool done = true;
+    for (QueueJob* j : jobs) {
+      j->Submit(now);
+      done &= j->Done();
+    }
+    if (done) return;
+  }
+}
+
+std::vector<ReactorResult> SnapshotReactors(pcie::PcieDeviceImpl* impl) {
+  std::vector<ReactorResult> out;
+  if (impl == nullptr) return out;
+  for (size_t i = 0; i < impl->io_reactor_count(); ++i) {
+    const engine::Reactor& r = impl->io_reactor(i);
+    const pcie::QueueGroup& g = impl->io_group(i);
+    out.push_back(ReactorResult{r.name(), r.entries(), r.idle_polls(), r.sleeps(), r.ticks(),
+                                r.late_ticks(), r.max_tick_entries(), g.cq_full_stalls(),
+                                g.interrupts_signalled()});
+  }
+  return out;
+}
+
+std::vector<ReactorResult> Delta(const std::vector<ReactorResult>& a,
+                                 const std::vector<ReactorResult>& b) {
+  std::vector<ReactorResult> out = b;
+  for (size_t i = 0; i < out.size() && i < a.size(); ++i) {
+    out[i].entries -= a[i].entries;
+    out[i].idle_polls -= a[i].idle_polls;
+    out[i].sleeps -= a[i].sleeps;
+    out[i].ticks -= a[i].ticks;
+    out[i].late_ticks -= a[i].late_ticks;
+    out[i].cq_full_stalls -= a[i].cq_full_stalls;
+    out[i].interrupts -= a[i].interrupts;
+  }
+  return out;
+}
+
+uint64_t HostInterrupts(PcieDriver& drv, const std::vector<IoQueue*>& queues) {
+  uint64_t n = 0;
+  for (IoQueue* q : queues) n += drv.interrupts().count(q->vector());
+  return n;
+}
+
+void PrintProgress(std::ostream& out, double t, uint64_t ios, double dt, uint64_t block) {
+  const double iops = dt > 0 ? ios / dt : 0;
+  out << fmt::format("\r[{:6.1f} s] {:12.0f} IOPS {:10.1f} MiB/s   ", t, iops,
+                     iops * block / (1024.0 * 1024.0))
+      << std::flush;
+}
+
+}  // namespace
+
+double PerfResult::ratio_to_limit() const {
+  if (!copy_limit || copy_limit->copies_per_s() <= 0) return 0;
+  return iops() / copy_limit->copies_per_s();
+}
+
+Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
+                           std::ostream* progress) {
+  if (auto v = ValidatePerfOptions(o); !v.ok()) return v.error();
+  if (o.nsid > config.namespaces.size()) {
+    return Error{fmt::format("--namespace {}: the controller has {} namespace(s)", o.nsid,
+                             config.namespaces.size())};
+  }
+  if (o.queues > config.max_io_queues) {
+    return Error{
+        fmt::format("--queues {} exceeds max_io_queues {}", o.queues, config.max_io_queues)};
+  }
+  if (o.queue_depth > config.mqes) {
+    return Error{fmt::format("--qd {} needs more queue entries than MQES allows ({})",
+                             o.queue_depth, config.mqes + 1)};
+  }
+  const NamespaceConfig& ns_config = config.namespaces[o.nsid - 1];
+  PerfResult res;
+  res.options = o;
+  res.mode = config.mode;
+  res.io_reactors = config.io_reactors;
+  res.backend = BackendName(ns_config.backend);
+  res.timer_period_us = config.timer_period_us;
+  res.entries_per_tick = config.entries_per_tick;
+  res.range_bytes = o.size != 0 ? std::min(o.size, ns_config.size_bytes) : ns_config.size_bytes;
+  res.range_bytes -= res.range_bytes % o.block_size;
+  if (res.range_bytes == 0) return Error{"the range is smaller than one block"};
+
+  // 1. The machine's limit, before the device threads exist.
+  if (!o.copy_limit) {
+    res.copy_limit_note = "not measured (--no-limit)";
+  } else if (ns_config.backend == BackendKind::kNull) {
+    res.copy_limit_note = "not applicable (null backend: no data copy)";
+  } else {
+    CopyLimitSpec spec;
+    spec.range = res.range_bytes;
+    spec.block = o.block_size;
+    spec.random = PatternRandom(o.pattern);
+    spec.read_percent = o.pattern == PerfPattern::kRandRw ? o.read_percent
+                        : PatternReads(o.pattern)         ? 100
+                                                          : 0;
+    spec.ring_blocks = o.queue_depth;
+    spec.seconds = o.copy_limit_s;
+    spec.seed = o.seed;
+    auto limit = MeasureCopyLimit(spec);
+    if (!limit.ok()) return limit.error();
+    res.copy_limit = *limit;
+  }
+
+  // 2. The device, through the host library.
+  const uint32_t entries = o.queue_depth + 1;
+  host::DriverOptions dopts;
+  dopts.controller = config;
+  dopts.interrupts = o.interrupts ? host::InterruptMode::kMsix : host::InterruptMode::kNone;
+  dopts.ams = o.wrr ? 1 : 0;
+  dopts.dma_bytes = DmaBytesFor(o, entries);
+  auto drv_or = PcieDriver::Create(dopts);
+  if (!drv_or.ok()) return drv_or.error();
+  PcieDriver& drv = **drv_or;
+  auto* impl = dynamic_cast<pcie::PcieDeviceImpl*>(&drv.device());
+  if (auto r = drv.Enable(); !r.ok()) return r.error();
+  auto id = drv.IdentifyNamespace(o.nsid);
+  if (!id.ok()) return id.error();
+  const uint32_t lba_shift = id->lbaf[id->flbas & 0xf].ds;
+  res.lba_size = 1u << lba_shift;
+  if (o.block_size % res.lba_size != 0) {
+    return Error{
+        fmt::format("--bs {} is not a multiple of the LBA size {}", o.block_size, res.lba_size)};
+  }
+  if (auto r =
+          drv.SetNumberOfQueues(static_cast<uint16_t>(o.queues), static_cast<uint16_t>(o.queues));
+      !r.ok()) {
+    return r.error();
+  }
+  if (o.wrr || o.burst != 0) {
+    const uint32_t ab = o.burst == 0 ? 7u : static_cast<uint32_t>(std::countr_zero(o.burst));
+    const uint32_t dw11 =
+        ab | ((o.weights[2] - 1) << 8) | ((o.weights[1] - 1) << 16) | ((o.weights[0] - 1) << 24);
+    if (auto r = SetFeature(drv, impl, kFidArbitration, dw11); !r.ok()) return r.error();
+  }
+  if (o.coalesce_thr >= 0) {
+    const uint32_t dw11 = static_cast<uint32_t>(o.coalesce_thr) | (o.coalesce_time << 8);
+    if (auto r = SetFeature(drv, impl, kFidInterruptCoalescing, dw11); !r.ok()) return r.error();
+  }
+  std::vector<IoQueue*> queues;
+  for (uint32_t i = 0; i < o.queues; ++i) {
+    const uint8_t qprio = o.qprio.empty() ? 0 : o.qprio[i % o.qprio.size()];
+    auto q = drv.CreateIoQueuePair(static_cast<uint16_t>(i + 1), entries, true, qprio);
+    if (!q.ok()) return q.error();
+    queues.push_back(*q);
+    res.queues.push_back(QueueResult{static_cast<uint16_t>(i + 1), qprio, {}});
+  }
+
+  // 3. Prefill what will be read.
+  if (o.prefill && PatternReads(o.pattern) && ns_config.backend != BackendKind::kNull) {
+    const uint64_t t = NowNs();
+    if (auto r = Prefill(drv, *queues[0], o.nsid, lba_shift, res.range_bytes); !r.ok()) {
+      return r.error();
+    }
+    res.prefill_s = (NowNs() - t) / 1e9;
+  }
+
+  // 4. The load.
+  std::vector<std::unique_ptr<QueueJob>> jobs;
+  const uint64_t range_blocks = res.range_bytes / o.block_size;
+  for (uint32_t i = 0; i < o.queues; ++i) {
+    auto buf = drv.dma().Alloc(size_t{o.queue_depth} * o.block_size);
+    if (!buf.ok()) return buf.error();
+    JobSpec spec;
+    spec.pattern = o.pattern;
+    spec.read_percent = o.read_percent;
+    spec.nsid = o.nsid;
+    spec.lba_shift = lba_shift;
+    spec.block = o.block_size;
+    spec.queue_depth = o.queue_depth;
+    spec.range_blocks = range_blocks;
+    spec.first_block = range_blocks * i / o.queues;
+    spec.ios = o.ios;
+    spec.seed = o.seed + i;
+    jobs.push_back(std::make_unique<QueueJob>(*queues[i], spec, *buf));
+  }
+  Window w;
+  const uint64_t t0 = NowNs();
+  w.timed = o.ios == 0;
+  w.start = w.timed ? t0 + static_cast<uint64_t>(o.warmup_s * 1e9) : t0;
+  w.end = w.timed ? w.start + static_cast<uint64_t>(o.time_s * 1e9) : UINT64_MAX;
+  std::vector<std::vector<QueueJob*>> per_thread(o.threads);
+  for (uint32_t i = 0; i < o.queues; ++i) per_thread[i % o.threads].push_back(jobs[i].get());
+  std::vector<std::thread> threads;
+  std::atomic<uint32_t> running{o.threads};
+  for (auto& mine : per_thread) {
+    threads.emplace_back([&, mine] {
+      DriveQueues(mine, w);
+      running.fetch_sub(1);
+    });
+  }
+
+  // Monitor: engine snapshots at the window's edges, a progress line once per second.
+  auto completed = [&] {
+    uint64_t n = 0;
+    for (auto& j : jobs) n += j->completed();
+    return n;
+  };
+  SleepUntil(w.start);
+  auto before = SnapshotReactors(impl);
+  const uint64_t irq_before = HostInterrupts(drv, queues);
+  uint64_t last_t = NowNs(), last_n = completed();
+  uint64_t end_seen = 0;
+  while (running.load() != 0) {
+    const uint64_t now = NowNs();
+    if (w.timed && now >= w.end) {
+      end_seen = now;
+      break;
+    }
+    uint64_t next = std::min<uint64_t>(w.end, now + 1000000000);
+    while (NowNs() < next && running.load() != 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (progress != nullptr) {
+      const uint64_t t = NowNs(), n = completed();
+      PrintProgress(*progress, (t - w.start) / 1e9, n - last_n, (t - last_t) / 1e9, o.block_size);
+      last_t = t;
+      last_n = n;
+    }
+  }
+  auto after = SnapshotReactors(impl);
+  const uint64_t irq_after = HostInterrupts(drv, queues);
+  for (auto& t : threads) t.join();
+  const uint64_t t_end = w.timed ? w.end : NowNs();
+  (void)end_seen;
+  if (progress != nullptr) *progress << "\r" << std::string(60, ' ') << "\r" << std::flush;
+  res.elapsed_s = (t_end - w.start) / 1e9;
+  res.reactors = Delta(before, after);
+  res.host_interrupts = irq_after - irq_before;
+  for (uint32_t i = 0; i < o.queues; ++i) {
+    const JobStats& s = jobs[i]->stats();
+    res.queues[i].stats = s;
+    res.latency.Merge(s.latency);
+    res.ios += s.ios;
+    res.reads += s.reads;
+    res.writes += s.writes;
+    res.errors += s.errors;
+    res.bytes += s.bytes;
+  }
+  return res;
+}
+
+}  // namespace nvemu::app
