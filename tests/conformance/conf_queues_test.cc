@@ -288,6 +288,49 @@ TEST_F(QueuesTest, SixtyFourQueuePairsAtOnce) {
   for (uint16_t qid = 1; qid <= 64; ++qid) EXPECT_OK(drv().DeleteIoQueuePair(qid));
 }
 
+// ---- Bus Master Enable (PCI Local Bus 3.0, 6.2.2): no DMA without it ----
+
+TEST_F(QueuesTest, NoProcessingWithoutBusMasterThenResumes) {
+  SKIP_BUG(
+      "BUG-1: in notify mode an SQ doorbell accepted while Bus Master Enable was clear is "
+      "never served after BME is set again (src/pcie/queues.cc QueueGroup::Poll; no "
+      "ConfigSpace callback wakes the reactors)");
+  IoQueue* q = MakeQueue(1, 16);
+  ASSERT_NE(q, nullptr);
+  ASSERT_EQ(RoundTrip(q, 1, 0, 1, 512, 1), "");
+  uint32_t cmd = dev().ConfigRead(pci::kCommand, 2);
+  dev().ConfigWrite(pci::kCommand, 2, cmd & ~pci::kCmdBusMaster);
+  auto cid = q->Submit(Cmd(io::kFlush, 1));
+  ASSERT_OK(cid);
+  EXPECT_FALSE(q->Wait(*cid, kQuiet).ok()) << "a command was fetched without Bus Master Enable";
+  dev().ConfigWrite(pci::kCommand, 2, cmd);
+  // The doorbell write was accepted while DMA was off; the command runs once DMA is allowed.
+  EXPECT_SUCCESS(q->Wait(*cid, std::chrono::milliseconds(2000)))
+      << "the command rung while Bus Master Enable was clear never ran after it was set";
+}
+
+// ---- Queue memory the controller cannot reach (NVMe Base 2.0, 3.1.3.6 CSTS.CFS) ----
+
+TEST_F(QueuesTest, SqPagesOutsideHostMemory) {
+  // PC=0 SQ whose (aligned) page is not host memory: either Create fails, or fetching from it
+  // is a controller fatal error; never a crash, and a reset recovers.
+  ASSERT_SUCCESS(CreateCq(1));
+  DmaBuffer list = Alloc(4096);
+  uint64_t page = 0x4000'0000;  // page aligned, not backed
+  std::memcpy(list.ptr, &page, 8);
+  auto c = Admin(CreateSqCmd(1, 15, list.addr, 1, /*pc=*/false));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  if (StatusOf(*c).ok()) {
+    dev().MmioWrite(0x1000 + 2 * DoorbellStride(), 4, 1);
+    EXPECT_TRUE(WaitCsts(kCstsCfs, kCstsCfs, std::chrono::milliseconds(2000)))
+        << "fetch from unreachable SQ memory did not set CSTS.CFS";
+  }
+  ASSERT_OK(drv().Enable());
+  IoQueue* q = MakeQueue(1, 16);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(RoundTrip(q, 1, 0, 1, 512, 2), "");
+}
+
 // ---- Set/Get Features (5.27, 5.15) ----
 
 TEST_F(QueuesTest, NumberOfQueuesGrantsMinOfRequestAndMaximum) {
