@@ -17,7 +17,12 @@ enum class BackendKind { kRam, kFile, kNull };
 struct NamespaceConfig {
   uint64_t size_bytes = 1ull << 30;  // namespace capacity in bytes (multiple of lba_size)
   uint32_t lba_size = 512;           // LBA data size: 512 or 4096
-  uint32_t metadata_size = 0;        // metadata bytes per LBA (0, 8 or 64), kept in the metadata image
+  uint32_t metadata_size = 0;        // metadata bytes per LBA (0, 8, 16 or 64): the metadata image
+  bool extended_lba = false;  // FLBAS bit 4: metadata travels at the end of each LBA's data
+  uint8_t pi_type = 0;        // end-to-end protection: 0 none, 1..3 Type 1..3 (needs metadata)
+  bool pi_first = false;      // DPS bit 3: PI in the first bytes of the metadata (else the last)
+  bool pi_64b_guard = false;  // 64b Guard PI format (16 bytes of PI; metadata_size 16)
+  bool direct_io = false;     // file backend: open the data image with O_DIRECT
   BackendKind backend = BackendKind::kRam;
   std::string data_path;      // file backend: data image (default: nvemu-n<nsid>.img)
   std::string metadata_path;  // file backend: metadata image (default: nvemu-n<nsid>.meta)
@@ -55,6 +60,15 @@ struct ControllerConfig {
   uint32_t entries_per_tick = 4;  // timer mode: entries processed per tick
 
   std::vector<NamespaceConfig> namespaces = {NamespaceConfig{}};
+
+  // Admin command set and persistence (docs/admin.md).
+  // State file (saved features, firmware slots, SMART counters, namespace table): "" = next to the
+  // first file-backed namespace's data image ("<data image>.state.json"), "none" = no state file.
+  std::string state_file;
+  uint32_t max_namespaces = 0;  // Identify NN, highest NSID (0 = the number of namespaces configured)
+  uint64_t nvm_capacity = 0;    // Identify TNVMCAP in bytes: the namespace pool (0 = configured total)
+  uint8_t firmware_slots = 3;   // Identify FRMW.NOFS: firmware slots (1..7)
+  bool firmware_slot1_read_only = true;  // Identify FRMW bit 0
 
   Result<void> Validate() const;
 };

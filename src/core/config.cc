@@ -32,15 +32,35 @@ Result<void> ControllerConfig::Validate() const {
   }
   if (subnqn.empty() || subnqn.size() > 223) return fail("subnqn must be 1..223 characters");
   if (namespaces.size() > 1024) return fail("at most 1024 namespaces");
+  if (max_namespaces != 0 && max_namespaces < namespaces.size()) {
+    return fail(fmt::format("max_namespaces {} is below the {} namespaces configured",
+                            max_namespaces, namespaces.size()));
+  }
+  if (max_namespaces > 1024) return fail("max_namespaces must be at most 1024");
+  if (firmware_slots < 1 || firmware_slots > 7) {
+    return fail(fmt::format("firmware_slots {} outside 1..7", firmware_slots));
+  }
   for (size_t i = 0; i < namespaces.size(); ++i) {
     const NamespaceConfig& ns = namespaces[i];
     if (ns.lba_size != 512 && ns.lba_size != 4096) {
       return fail(fmt::format("namespace {}: lba_size {} (must be 512 or 4096)", i + 1, ns.lba_size));
     }
-    if (ns.metadata_size != 0) {
-      return fail(fmt::format("namespace {}: metadata_size {}: LBA formats with metadata are not "
-                              "supported yet",
-                              i + 1, ns.metadata_size));
+    if (ns.metadata_size != 0 && ns.metadata_size != 8 && ns.metadata_size != 16 &&
+        ns.metadata_size != 64) {
+      return fail(fmt::format("namespace {}: metadata_size {} (must be 0, 8, 16 or 64)", i + 1,
+                              ns.metadata_size));
+    }
+    if ((ns.metadata_size == 16) != ns.pi_64b_guard) {
+      return fail(fmt::format("namespace {}: metadata_size 16 is the 64b Guard PI format "
+                              "(pi_64b_guard) and only it",
+                              i + 1));
+    }
+    if (ns.pi_type > 3) {
+      return fail(fmt::format("namespace {}: pi_type {} (must be 0..3)", i + 1, ns.pi_type));
+    }
+    if (ns.pi_type != 0 && ns.metadata_size == 0) {
+      return fail(fmt::format("namespace {}: pi_type {} needs metadata (metadata_size >= 8)", i + 1,
+                              ns.pi_type));
     }
     if (ns.size_bytes == 0 || ns.size_bytes % ns.lba_size != 0) {
       return fail(fmt::format("namespace {}: size {} is not a non-zero multiple of {}", i + 1,

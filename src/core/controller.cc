@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/admin/admin_cmd.h"
+#include "core/admin/admin_state.h"
 
 namespace nvemu {
 
@@ -28,12 +29,29 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
       cntlid_(cntlid),
       regs_(MakeCap(config), reg::kVersion20),
       allocated_sqs_(config.max_io_queues),
-      allocated_cqs_(config.max_io_queues) {
-  io_ctx_.namespaces = subsystem_.namespaces();
+      allocated_cqs_(config.max_io_queues),
+      io_state_(cntlid, config.max_io_queues) {
+  admin_ = std::make_unique<AdminState>();
+  io_ctx_.namespaces = &subsystem_.active_table();
+  io_ctx_.stats = &admin_->health.io();
+  io_ctx_.controller = &io_state_;
+  // Asynchronous Event Requests complete later, through the front end (admin/aer.cc).
+  async_events_.SetDeliver([this](uint16_t cid, uint32_t dw0) {
+    if (front_end_) front_end_->CompleteDeferred(0, cid, Status::Success(), dw0);
+  });
+  async_events_.SetObserver([this](const AsyncEvent& e) {
+    if (e.type == AsyncEventType::kError) admin_->errors.Record(ErrorLog::Entry{});
+  });
+  subsystem_.AddController(cntlid_, [this] {
+    if (front_end_) front_end_->QuiesceIo();
+  });
+  AdminStateInit(*this);
   if (config_.mdts != 0) {
     io_ctx_.max_transfer_bytes = (1ull << config_.mdts) << (12 + config_.mpsmin);
   }
 }
+
+Controller::~Controller() { subsystem_.RemoveController(cntlid_); }
 
 uint64_t Controller::ReadRegister(uint32_t offset, unsigned size) {
   if (fatal_.exchange(false, std::memory_order_acq_rel)) {
@@ -111,6 +129,7 @@ void Controller::Enable() {
   }
   ready_.store(true, std::memory_order_release);
   regs_.set_csts((csts & ~reg::kCstsCfs) | reg::kCstsRdy);
+  AdminStateOnEnable(*this);
   spdlog::info("controller: enabled (MPS {} B, admin SQ {} / CQ {} entries)", page_size(),
                reg::AqaAsqs(regs_.aqa()) + 1, reg::AqaAcqs(regs_.aqa()) + 1);
 }
@@ -118,7 +137,9 @@ void Controller::Enable() {
 void Controller::ResetAdminState() {
   allocated_sqs_ = config_.max_io_queues;
   allocated_cqs_ = config_.max_io_queues;
-  vwc_enabled_ = true;
+  io_state_.set_volatile_write_cache(true);
+  io_state_.ReleaseAllFused();  // queues are gone: no fused pair can complete
+  AdminStateOnReset(*this);  // features, AERs, firmware activation (admin/admin_state.cc)
 }
 
 // 3.7.2 Controller Level Reset (CC.EN 1 -> 0): queues are deleted and outstanding commands completed
@@ -142,6 +163,7 @@ void Controller::Shutdown(uint8_t shn) {
   subsystem_.FlushAll();
   regs_.set_csts((regs_.csts() & ~reg::kCstsShstMask) |
                  (reg::kShstComplete << reg::kCstsShstShift));
+  AdminStateOnShutdown(*this);  // persists counters; the next power-off is a safe one
   spdlog::info("controller: {} shutdown complete", shn == reg::kShnAbrupt ? "abrupt" : "normal");
 }
 
@@ -172,8 +194,17 @@ void Controller::PowerOff() {
   ready_.store(false, std::memory_order_release);
   if (front_end_) front_end_->DisableQueues();
   subsystem_.FlushAll();
+  AdminStateOnPowerOff(*this);  // SMART counters and firmware to the state file
 }
 
-Status Controller::ExecuteAdmin(Request& req) { return ExecuteAdminCommand(*this, req); }
+Status Controller::ExecuteAdmin(Request& req) {
+  if (abort_markers_.load(std::memory_order_relaxed) != 0 && TakeAbortMarker(req)) {
+    return sc::kAbortRequested;
+  }
+  Status st = ExecuteAdminCommand(*this, req);
+  // Delete I/O Submission Queue: a fused pair waiting for its second command is dropped.
+  if (req.sqe.opc == 0x00 && st.ok()) io_state_.ReleaseFused(req.sqe.cdw10 & 0xffff);
+  return st;
+}
 
 }  // namespace nvemu

@@ -27,11 +27,14 @@
 
 namespace nvemu {
 
+struct AdminState;
+
 class Controller {
  public:
   // The subsystem (namespaces) and the clock must outlive the controller.
   Controller(const ControllerConfig& config, Subsystem& subsystem, uint16_t cntlid,
              const Clock& clock);
+  ~Controller();
 
   // Must be set before the first register write.
   void SetFrontEnd(FrontEnd* front_end) { front_end_ = front_end; }
@@ -41,7 +44,13 @@ class Controller {
   RegisterWrite WriteRegister(uint32_t offset, unsigned size, uint64_t value);
 
   Status ExecuteAdmin(Request& req);
-  Status ExecuteIo(Request& req) { return ExecuteIoCommand(io_ctx_, req); }
+  Status ExecuteIo(Request& req) {
+    // Abort (admin/abort.cc): one relaxed load unless an Abort marked a command not yet fetched.
+    if (abort_markers_.load(std::memory_order_relaxed) != 0 && TakeAbortMarker(req)) {
+      return sc::kAbortRequested;
+    }
+    return ExecuteIoCommand(io_ctx_, req);
+  }
 
   // Power-off / process exit: like an abrupt shutdown; flushes backends.
   void PowerOff();
@@ -75,8 +84,13 @@ class Controller {
     allocated_sqs_ = sqs;
     allocated_cqs_ = cqs;
   }
-  bool volatile_write_cache() const { return vwc_enabled_; }
-  void set_volatile_write_cache(bool on) { vwc_enabled_ = on; }
+  // Volatile Write Cache (feature 06h); the I/O path reads it (nvm/io_cmd.h IoControllerState).
+  bool volatile_write_cache() const { return io_state_.volatile_write_cache(); }
+  void set_volatile_write_cache(bool on) { io_state_.set_volatile_write_cache(on); }
+  // Host Identifier (feature 81h; NVMe/TCP: Connect HOSTID): identifies this controller's host to
+  // reservations. All zero until set.
+  std::array<uint8_t, 16> host_id() const { return io_state_.host_id(); }
+  void set_host_id(const std::array<uint8_t, 16>& id) { io_state_.set_host_id(id); }
 
   // Features the queue engine applies on the I/O reactors (NVMe Base 2.0, 5.27.1): Set Features
   // (admin reactor) stores them, QueueGroups read them lock-free on every poll pass. Values use
@@ -100,6 +114,18 @@ class Controller {
       cd_bits_[iv / 64].fetch_and(~(uint64_t{1} << (iv % 64)), std::memory_order_relaxed);
     }
   }
+
+  // Admin command set state (core/admin/admin_state.h): error log, SMART, features, firmware,
+  // self-test. Admin reactor, except where that header says otherwise.
+  AdminState& admin_state() { return *admin_; }
+  // The front end's completion path calls this for every command that completed with an error
+  // (Error Information log, NVMe Base 2.0, 5.16.1.2; SMART media errors). Any reactor.
+  void RecordError(const Request& req, Status status);
+  // Abort (admin/abort.cc). AddAbortMarker runs on the reactor that owns SQ `sqid`;
+  // TakeAbortMarker on the reactor executing `req` (it completes the Abort command).
+  void AddAbortMarker(uint16_t sqid, uint16_t cid, uint16_t abort_cid);
+  bool TakeAbortMarker(const Request& req);
+  void ClearAbortMarkers();
 
   AsyncEventQueue& async_events() { return async_events_; }
   FrontEnd* front_end() const { return front_end_; }
@@ -132,8 +158,10 @@ class Controller {
   // Admin-reactor state (reset by controller reset).
   uint32_t allocated_sqs_;
   uint32_t allocated_cqs_;
-  bool vwc_enabled_ = true;
+  IoControllerState io_state_;  // VWC, Host Identifier, fused state: read by the I/O reactors
   AsyncEventQueue async_events_;
+  std::unique_ptr<AdminState> admin_;
+  std::atomic<uint32_t> abort_markers_{0};
 
   // Features read by the I/O reactors (see arbitration()). AB = 111b (no burst limit) as nvmeqemu.
   static constexpr uint16_t kMaxVectors = 2048;  // MSI-X maximum

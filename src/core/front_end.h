@@ -1,8 +1,8 @@
 // FrontEnd: the transport hooks the transport-free Controller calls (cf. nvmet_fabrics_ops).
 //
-// The PCIe model implements all of them; NVMe over Fabrics front ends create queues with Connect and
-// answer the PCIe-only queue commands with Invalid Command Opcode (NVMe Base 2.0, 6.1: Create/Delete
-// I/O queue commands are not used on fabrics).
+// The PCIe model implements all of them; NVMe over Fabrics front ends create queues with Connect
+// and answer the PCIe-only queue commands with Invalid Command Opcode (NVMe Base 2.0, 6.1:
+// Create/Delete I/O queue commands are not used on fabrics).
 //
 // Threading: EnableQueues/DisableQueues run on the control path with the controller's register lock
 // held; the queue commands run on the admin reactor.
@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "nvemu/status.h"
+#include "spec/function_ref.h"
 #include "spec/request.h"
 
 namespace nvemu {
@@ -32,6 +33,18 @@ class FrontEnd {
   virtual Status DeleteIoCq(Request& req) = 0;
   // True while any I/O queue exists (Set Features Number of Queues is refused then).
   virtual bool HasIoQueues() const = 0;
+
+  // Deferred completions (issue #3): posts the completion of a command whose handler set
+  // Request::deferred (an Asynchronous Event Request, an Abort waiting for its target). Any thread.
+  // The front end delivers it on the thread that owns the queue and holds it while the CQ is full;
+  // it drops it when the queue no longer exists (the controller was reset meanwhile).
+  virtual void CompleteDeferred(uint16_t sqid, uint16_t cid, Status status, uint32_t dw0);
+  // Abort (NVMe Base 2.0, 5.1): when command `cid` sits in SQ `sqid` not yet fetched, calls `mark`
+  // on the thread that owns the SQ (so the fetch cannot race it) and returns true. Admin reactor.
+  virtual bool FindUnfetched(uint16_t sqid, uint16_t cid, FunctionRef<void()> mark);
+  // Returns once no I/O command that started before the call is still executing, so that a
+  // replaced namespace table may be freed. Admin reactor.
+  virtual void QuiesceIo() {}
 };
 
 }  // namespace nvemu

@@ -1,27 +1,207 @@
 #include "core/subsystem.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace nvemu {
+#include <algorithm>
+#include <filesystem>
 
-Subsystem::Subsystem(std::string nqn, std::vector<std::unique_ptr<Namespace>> namespaces)
-    : nqn_(std::move(nqn)), namespaces_(std::move(namespaces)) {
-  for (auto& ns : namespaces_) table_.push_back(ns.get());
+namespace nvemu {
+namespace {
+
+constexpr uint32_t kDefaultMaxNsid = 16;  // hand-built subsystems (tests, fabrics)
+
+// NVMe Base 2.0, 5.14 Format NVM, SES 001b (User Data Erase): every logical block reads as zero
+// (RAM releases its chunks, a file gets holes punched).
+IoStatus EraseUserData(Backend& backend) {
+  if (IoStatus st = backend.Deallocate(0, backend.Size()); !st.ok()) return st;
+  return backend.Flush();
 }
 
-Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& config) {
-  std::vector<std::unique_ptr<Namespace>> namespaces;
-  for (size_t i = 0; i < config.namespaces.size(); ++i) {
-    auto ns = MakeNamespace(static_cast<uint32_t>(i + 1), config.namespaces[i], config.serial);
-    if (!ns.ok()) return ns.error();
-    namespaces.push_back(std::move(ns.value()));
+NamespaceRecord RecordOf(const Namespace& ns) {
+  NamespaceRecord r;
+  r.nsid = ns.nsid();
+  r.lbaf = ns.lbaf();
+  r.nsze = ns.nsze();
+  r.extended = ns.extended();
+  r.pi_type = ns.pi_type();
+  r.pi_first = ns.pi_first();
+  r.nguid = ns.nguid();
+  r.eui64 = ns.eui64();
+  r.uuid = ns.uuid();
+  return r;
+}
+
+}  // namespace
+
+Subsystem::Subsystem(std::string nqn, uint32_t max_nsid, std::unique_ptr<StateStore> state)
+    : nqn_(std::move(nqn)), max_nsid_(max_nsid), state_(std::move(state)) {
+  entries_.resize(max_nsid_);
+}
+
+Subsystem::Subsystem(std::string nqn, std::vector<std::unique_ptr<Namespace>> namespaces)
+    : Subsystem(std::move(nqn),
+                std::max<uint32_t>(kDefaultMaxNsid, static_cast<uint32_t>(namespaces.size())),
+                std::make_unique<StateStore>("")) {
+  for (auto& ns : namespaces) {
+    uint32_t nsid = ns->nsid();
+    if (nsid == 0 || nsid > max_nsid_) continue;
+    entries_[nsid - 1].record = RecordOf(*ns);
+    capacity_ += entries_[nsid - 1].record.bytes();
+    entries_[nsid - 1].ns = std::move(ns);
   }
-  return std::make_unique<Subsystem>(config.subnqn, std::move(namespaces));
+  std::lock_guard<std::mutex> lock(mu_);
+  PublishLocked();
+}
+
+Subsystem::~Subsystem() { delete active_.exchange(nullptr); }
+
+Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& config) {
+  auto store = std::make_unique<StateStore>(StateFilePath(config));
+  if (auto r = store->Load(); !r.ok()) return r.error();
+  PersistentState saved = store->Snapshot();
+
+  std::vector<NamespaceRecord> records;
+  if (saved.has_namespaces) {
+    records = saved.namespaces;
+    if (records.size() != config.namespaces.size()) {
+      spdlog::info(
+          "subsystem {}: namespace table from {} ({} namespaces) replaces the {} configured",
+          config.subnqn, store->path(), records.size(), config.namespaces.size());
+    }
+  }
+  // NN: the configured maximum, else the namespaces configured (namespace management then needs
+  // max_namespaces above that to find a free NSID).
+  uint32_t max_nsid = config.max_namespaces != 0
+                          ? config.max_namespaces
+                          : std::max<uint32_t>(1, static_cast<uint32_t>(config.namespaces.size()));
+  for (const auto& r : records) max_nsid = std::max(max_nsid, r.nsid);
+
+  std::unique_ptr<Subsystem> sub(new Subsystem(config.subnqn, max_nsid, std::move(store)));
+  sub->serial_ = config.serial;
+  if (!config.namespaces.empty()) sub->create_kind_ = config.namespaces[0].backend;
+  if (sub->state_->enabled()) {
+    std::string prefix = sub->state_->path();
+    if (prefix.ends_with(".state.json")) prefix.resize(prefix.size() - 11);
+    sub->create_prefix_ = prefix;
+  } else if (sub->create_kind_ == BackendKind::kFile) {
+    sub->create_kind_ = BackendKind::kRam;  // no place to keep new images: RAM
+  }
+
+  uint64_t configured = 0;
+  if (saved.has_namespaces) {
+    for (const auto& r : records) {
+      if (r.nsid == 0 || r.nsid > max_nsid) return Error{fmt::format("bad NSID {}", r.nsid)};
+      auto ns = sub->OpenRecord(r);
+      if (!ns.ok()) return ns.error();
+      sub->entries_[r.nsid - 1] = Entry{std::move(ns.value()), r};
+    }
+  } else {
+    for (size_t i = 0; i < config.namespaces.size(); ++i) {
+      const NamespaceConfig& c = config.namespaces[i];
+      uint32_t nsid = static_cast<uint32_t>(i + 1);
+      auto ns = MakeNamespace(nsid, c, config.serial);
+      if (!ns.ok()) return ns.error();
+      NamespaceRecord r = RecordOf(**ns);
+      r.backend = c.backend;
+      if (c.backend == BackendKind::kFile) {
+        r.data_path = c.data_path.empty() ? fmt::format("nvemu-n{}.img", nsid) : c.data_path;
+        r.metadata_path =
+            c.metadata_path.empty() ? fmt::format("nvemu-n{}.meta", nsid) : c.metadata_path;
+      }
+      configured += r.bytes();
+      sub->entries_[nsid - 1] = Entry{std::move(ns.value()), r};
+    }
+  }
+  sub->capacity_ =
+      std::max(config.nvm_capacity != 0 ? config.nvm_capacity : configured, sub->allocated_bytes());
+
+  // Power-on bookkeeping (SMART Power Cycles / Unsafe Shutdowns, NVMe Base 2.0, Figure 207): the
+  // file says clean_shutdown = false from power-on until a CC.SHN shutdown completes.
+  auto r = sub->state_->Update([&](PersistentState& st) {
+    st.power_cycles += 1;
+    if (st.loaded && !st.clean_shutdown) st.unsafe_shutdowns += 1;
+    st.loaded = true;
+    st.clean_shutdown = false;
+  });
+  if (!r.ok()) return r.error();
+  std::lock_guard<std::mutex> lock(sub->mu_);
+  sub->SaveTableLocked();
+  sub->PublishLocked();
+  return sub;
+}
+
+namespace {
+NamespaceFormat FormatOf(const NamespaceRecord& r) {
+  return NamespaceFormat{r.extended, r.pi_type, r.pi_first};
+}
+}  // namespace
+
+Result<std::unique_ptr<Backend>> Subsystem::OpenBackend(const NamespaceRecord& r) const {
+  if (r.lbaf >= kLbaFormats.size()) return Error{fmt::format("namespace {}: bad LBAF", r.nsid)};
+  MetadataFill fill = MetadataFillFor(r.lbaf, FormatOf(r));
+  std::unique_ptr<Backend> backend;
+  switch (r.backend) {
+    case BackendKind::kRam:
+      backend = MakeRamBackend(r.bytes(), r.metadata_bytes(), fill);
+      break;
+    case BackendKind::kNull:
+      backend = MakeNullBackend(r.bytes(), r.metadata_bytes());
+      break;
+    case BackendKind::kFile: {
+      FileBackendOptions opts;
+      opts.data_path = r.data_path;
+      opts.metadata_path = r.metadata_path;
+      opts.size = r.bytes();
+      opts.metadata_size = r.metadata_bytes();
+      opts.metadata_fill = fill;
+      auto file = OpenFileBackend(opts);
+      if (!file.ok()) return Error{fmt::format("namespace {}: {}", r.nsid, file.error().message)};
+      backend = std::move(file.value());
+      break;
+    }
+  }
+  if (!backend) return Error{fmt::format("namespace {}: cannot create backend", r.nsid)};
+  return backend;
+}
+
+Result<std::unique_ptr<Namespace>> Subsystem::OpenRecord(const NamespaceRecord& r) const {
+  auto backend = OpenBackend(r);
+  if (!backend.ok()) return backend.error();
+  auto ns =
+      std::make_unique<Namespace>(r.nsid, r.lbaf, r.nsze, std::move(backend.value()), FormatOf(r));
+  ns->SetIdentifiers(r.nguid, r.eui64, r.uuid);
+  return ns;
+}
+
+void Subsystem::PublishLocked(std::vector<std::unique_ptr<Namespace>> retired) {
+  auto table = std::make_unique<NamespaceTable>(max_nsid_, nullptr);
+  for (uint32_t i = 0; i < max_nsid_; ++i) {
+    if (entries_[i].ns && entries_[i].record.attached) (*table)[i] = entries_[i].ns.get();
+  }
+  std::unique_ptr<const NamespaceTable> old(active_.exchange(table.release()));
+  {
+    // Every command that loaded the old table has completed once each front end has quiesced.
+    std::lock_guard<std::mutex> lock(ctrl_mu_);
+    for (auto& [cntlid, quiesce] : controllers_) quiesce();
+  }
+  retired.clear();
+}
+
+void Subsystem::SaveTableLocked() {
+  if (!state_->enabled()) return;
+  (void)state_->Update([&](PersistentState& st) {
+    st.has_namespaces = true;
+    st.namespaces.clear();
+    for (const Entry& e : entries_) {
+      if (e.ns) st.namespaces.push_back(e.record);
+    }
+  });
 }
 
 bool Subsystem::FlushAll() {
   bool ok = true;
-  for (Namespace* ns : table_) {
+  for (Namespace* ns : namespaces()) {
     if (ns == nullptr) continue;
     IoStatus st = ns->backend().Flush();
     if (!st.ok()) {
@@ -33,8 +213,175 @@ bool Subsystem::FlushAll() {
   return ok;
 }
 
-uint16_t Subsystem::AllocateCntlid() {
+Namespace* Subsystem::GetAllocated(uint32_t nsid) const {
   std::lock_guard<std::mutex> lock(mu_);
+  return (nsid == 0 || nsid > max_nsid_) ? nullptr : entries_[nsid - 1].ns.get();
+}
+
+bool Subsystem::IsAttached(uint32_t nsid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return nsid != 0 && nsid <= max_nsid_ && entries_[nsid - 1].ns &&
+         entries_[nsid - 1].record.attached;
+}
+
+uint64_t Subsystem::allocated_bytes() const {
+  uint64_t total = 0;
+  for (const Entry& e : entries_) {
+    if (e.ns) total += e.record.bytes();
+  }
+  return total;
+}
+
+Status Subsystem::CreateNamespace(uint8_t lbaf, const NamespaceFormat& format, uint64_t nsze,
+                                  uint32_t* nsid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint32_t id = 0;
+  for (uint32_t i = 0; i < max_nsid_ && id == 0; ++i) {
+    if (!entries_[i].ns) id = i + 1;
+  }
+  // 5.21.1: no free NSID -> Namespace Identifier Unavailable.
+  if (id == 0) return sc::kNamespaceIdUnavailable;
+  NamespaceRecord r;
+  r.nsid = id;
+  r.lbaf = lbaf;
+  r.nsze = nsze;
+  r.attached = false;
+  r.extended = format.extended;
+  r.pi_type = format.pi_type;
+  r.pi_first = format.pi_first;
+  // Namespace Insufficient Capacity: the pool (UNVMCAP) cannot hold it.
+  if (nsze > (capacity_ >> kLbaFormats[lbaf].lbads) || r.bytes() > capacity_ - allocated_bytes()) {
+    return Status::CommandSpecific(0x15);
+  }
+  uint64_t generation = 0;
+  (void)state_->Update([&](PersistentState& st) { generation = ++st.namespace_generation; });
+  r.backend = create_kind_;
+  if (r.backend == BackendKind::kFile) {
+    r.data_path = fmt::format("{}-ns{}-g{}.img", create_prefix_, id, generation);
+    r.metadata_path = fmt::format("{}-ns{}-g{}.meta", create_prefix_, id, generation);
+    r.owned = true;
+  }
+  auto ns = OpenRecord(r);
+  if (!ns.ok()) {
+    spdlog::error("subsystem {}: create namespace {}: {}", nqn_, id, ns.error().message);
+    return sc::kInternalError;
+  }
+  // Identifiers are never reused: the key includes a generation that only grows.
+  DeriveIdentifiers(fmt::format("{}/{}/g{}", serial_, id, generation), **ns);
+  r.nguid = (*ns)->nguid();
+  r.eui64 = (*ns)->eui64();
+  r.uuid = (*ns)->uuid();
+  entries_[id - 1] = Entry{std::move(ns.value()), r};
+  SaveTableLocked();
+  *nsid = id;
+  spdlog::info("subsystem {}: created namespace {} ({} blocks, LBAF {})", nqn_, id, nsze, lbaf);
+  return Status::Success();
+}
+
+Status Subsystem::DeleteNamespace(uint32_t nsid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (nsid == 0 || nsid > max_nsid_ || !entries_[nsid - 1].ns) {
+    return sc::kInvalidNamespaceOrFormat;
+  }
+  Entry e = std::move(entries_[nsid - 1]);
+  entries_[nsid - 1] = Entry{};
+  std::vector<std::unique_ptr<Namespace>> retired;
+  retired.push_back(std::move(e.ns));
+  PublishLocked(std::move(retired));  // closes the backend once no I/O can reach it
+  if (e.record.owned) {
+    std::error_code ec;
+    std::filesystem::remove(e.record.data_path, ec);
+    std::filesystem::remove(e.record.metadata_path, ec);
+  }
+  SaveTableLocked();
+  spdlog::info("subsystem {}: deleted namespace {}", nqn_, nsid);
+  return Status::Success();
+}
+
+Status Subsystem::SetAttached(uint32_t nsid, bool attached) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (nsid == 0 || nsid > max_nsid_ || !entries_[nsid - 1].ns) {
+    return sc::kInvalidNamespaceOrFormat;
+  }
+  NamespaceRecord& r = entries_[nsid - 1].record;
+  if (attached && r.attached) return sc::kNamespaceAlreadyAttached;
+  if (!attached && !r.attached) return sc::kNamespaceNotAttached;
+  r.attached = attached;
+  PublishLocked();
+  SaveTableLocked();
+  return Status::Success();
+}
+
+Status Subsystem::Format(uint32_t nsid, uint8_t lbaf, const NamespaceFormat& format, uint8_t ses) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (nsid == 0 || nsid > max_nsid_ || !entries_[nsid - 1].ns) {
+    return sc::kInvalidNamespaceOrFormat;
+  }
+  Entry& e = entries_[nsid - 1];
+  // Take the namespace out of the table and wait until no I/O uses it.
+  std::unique_ptr<Namespace> old = std::move(e.ns);
+  PublishLocked();
+  std::unique_ptr<Backend> backend = old->ReleaseBackend();
+  old.reset();
+  NamespaceRecord r = e.record;
+  r.lbaf = lbaf;
+  r.extended = format.extended;
+  r.pi_type = format.pi_type;
+  r.pi_first = format.pi_first;
+  r.nsze = backend->Size() >> kLbaFormats[lbaf].lbads;
+  Status result = Status::Success();
+  if (r.metadata_bytes() != backend->MetadataSize()) {
+    // A new metadata size needs a new metadata image (and, in RAM, a new backend).
+    backend.reset();
+    if (r.backend == BackendKind::kFile) {
+      std::error_code ec;
+      std::filesystem::remove(r.metadata_path, ec);
+    }
+    auto fresh = OpenBackend(r);
+    if (!fresh.ok()) {
+      spdlog::error("subsystem {}: format of namespace {}: {}", nqn_, nsid, fresh.error().message);
+      r = e.record;
+      fresh = OpenBackend(r);
+      if (!fresh.ok()) return sc::kInternalError;
+      result = sc::kInternalError;
+    }
+    backend = std::move(fresh.value());
+  } else if (IoStatus st = backend->DeallocateMetadata(0, backend->MetadataSize()); !st.ok()) {
+    result = sc::kInternalError;  // metadata back to the fill pattern of the new PI settings
+  }
+  if (result.ok() && ses == 1) {
+    if (IoStatus st = EraseUserData(*backend); !st.ok()) {
+      spdlog::error("subsystem {}: erase of namespace {} failed: errno {}", nqn_, nsid, st.err);
+      result = sc::kInternalError;
+    }
+  }
+  e.record = r;
+  e.ns = std::make_unique<Namespace>(nsid, r.lbaf, r.nsze, std::move(backend), FormatOf(r));
+  e.ns->SetIdentifiers(r.nguid, r.eui64, r.uuid);
+  PublishLocked();
+  SaveTableLocked();
+  return result;
+}
+
+void Subsystem::AddController(uint16_t cntlid, std::function<void()> quiesce_io) {
+  std::lock_guard<std::mutex> lock(ctrl_mu_);
+  controllers_[cntlid] = std::move(quiesce_io);
+}
+
+void Subsystem::RemoveController(uint16_t cntlid) {
+  std::lock_guard<std::mutex> lock(ctrl_mu_);
+  controllers_.erase(cntlid);
+}
+
+std::vector<uint16_t> Subsystem::ControllerIds() const {
+  std::lock_guard<std::mutex> lock(ctrl_mu_);
+  std::vector<uint16_t> ids;
+  for (const auto& [id, fn] : controllers_) ids.push_back(id);
+  return ids;
+}
+
+uint16_t Subsystem::AllocateCntlid() {
+  std::lock_guard<std::mutex> lock(cntlid_mu_);
   for (int tries = 0; tries < 0xffef; ++tries) {
     uint16_t id = next_cntlid_;
     next_cntlid_ = next_cntlid_ >= 0xffef ? 1 : next_cntlid_ + 1;
@@ -44,7 +391,7 @@ uint16_t Subsystem::AllocateCntlid() {
 }
 
 void Subsystem::ReleaseCntlid(uint16_t cntlid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(cntlid_mu_);
   cntlids_.erase(cntlid);
 }
 

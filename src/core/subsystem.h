@@ -1,12 +1,23 @@
-// Subsystem: an NVM subsystem (NVMe Base 2.0, 2.2): an NQN, the namespaces, and the controllers that
-// share them. A PCIe device has one subsystem with one controller; an NVMe over Fabrics target has
-// several subsystems whose controllers are created by Connect.
+// Subsystem: an NVM subsystem (NVMe Base 2.0, 2.2): an NQN, the namespaces, and the controllers
+// that share them. A PCIe device has one subsystem with one controller; an NVMe over Fabrics target
+// has several subsystems whose controllers are created by Connect.
 //
-// Threading: the namespace table is immutable after construction (namespace management will swap it
-// by message); controller ID allocation is thread-safe.
+// Namespaces (issue #3): the subsystem owns every allocated namespace (Namespace Management, 8.11)
+// and publishes the active ones (attached; attachment is subsystem-wide in nvemu) as an immutable
+// NamespaceTable through an atomic pointer that the I/O path loads once per command. A change
+// (create/delete/attach/detach/format) builds a new table, publishes it, then quiesces every
+// registered controller (each front end returns once its reactors finished the commands they were
+// running) before it frees the old table and any namespace no longer referenced. No lock on the
+// I/O path; changes are serialized by `mu_` (admin reactors / control path only).
+//
+// Persistence: the subsystem owns the StateStore (core/state_file.h); the namespace table is saved
+// there after every change and rebuilt from it at start.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -14,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/state_file.h"
 #include "nvemu/config.h"
 #include "nvm/namespace.h"
 
@@ -21,32 +33,91 @@ namespace nvemu {
 
 class Subsystem {
  public:
+  // RAM namespaces, no state file (tests, fabrics subsystems built by hand). NN = max(16, count).
   Subsystem(std::string nqn, std::vector<std::unique_ptr<Namespace>> namespaces);
+  ~Subsystem();
 
-  // Builds the namespaces of `config` (opening file backends) under `config.subnqn`.
+  // Builds the subsystem of `config`: loads its state file (if any), counts the power cycle and an
+  // unsafe shutdown, and opens the namespaces of the saved table, or of `config` on first use.
   static Result<std::unique_ptr<Subsystem>> Create(const ControllerConfig& config);
 
   const std::string& nqn() const { return nqn_; }
-  // Namespaces indexed by NSID - 1 (null = inactive NSID).
-  std::span<Namespace* const> namespaces() const { return table_; }
-  uint32_t nn() const { return static_cast<uint32_t>(table_.size()); }
-  Namespace* Get(uint32_t nsid) const {
-    return (nsid == 0 || nsid > table_.size()) ? nullptr : table_[nsid - 1];
+  // The active table (for IoContext). Load once per command.
+  const std::atomic<const NamespaceTable*>& active_table() const { return active_; }
+  // Active namespaces indexed by NSID - 1 (null = inactive NSID). Admin/control threads.
+  std::span<Namespace* const> namespaces() const {
+    return *active_.load(std::memory_order_acquire);
   }
-  // Flushes every namespace's backend; returns false if any failed (logged).
+  uint32_t nn() const { return max_nsid_; }
+  Namespace* Get(uint32_t nsid) const {
+    const NamespaceTable& t = *active_.load(std::memory_order_acquire);
+    return (nsid == 0 || nsid > t.size()) ? nullptr : t[nsid - 1];
+  }
+  // Flushes every active namespace's backend; returns false if any failed (logged).
   bool FlushAll();
+
+  // ---- Namespace management (admin reactor; serialized internally). NVMe statuses. ----
+  // Allocated namespace `nsid` (attached or not), or null.
+  Namespace* GetAllocated(uint32_t nsid) const;
+  bool IsAllocated(uint32_t nsid) const { return GetAllocated(nsid) != nullptr; }
+  bool IsAttached(uint32_t nsid) const;
+  uint64_t capacity() const { return capacity_; }  // TNVMCAP (bytes)
+  uint64_t allocated_bytes() const;                // TNVMCAP - UNVMCAP
+  // NVMe Base 2.0, 5.21: a namespace of `nsze` blocks in LBA format `lbaf`, not attached.
+  Status CreateNamespace(uint8_t lbaf, const NamespaceFormat& format, uint64_t nsze,
+                         uint32_t* nsid);
+  Status DeleteNamespace(uint32_t nsid);
+  // 5.20: attach (true) or detach (false). Already Attached / Not Attached statuses.
+  Status SetAttached(uint32_t nsid, bool attached);
+  // 5.14: switches namespace `nsid` to LBA format `lbaf` (and metadata/PI settings); ses = 1
+  // erases the user data. The data image is kept (reinterpreted) unless erased; a new metadata
+  // size recreates the metadata image.
+  Status Format(uint32_t nsid, uint8_t lbaf, const NamespaceFormat& format, uint8_t ses);
+
+  // Controllers register so that namespace changes can quiesce their I/O (see header comment).
+  void AddController(uint16_t cntlid, std::function<void()> quiesce_io);
+  void RemoveController(uint16_t cntlid);
+  std::vector<uint16_t> ControllerIds() const;
+
+  StateStore& state() { return *state_; }
 
   // Dynamic controller IDs (NVMe Base 2.0, 5.21.1 Connect: 0001h..FFEFh). 0 when exhausted.
   uint16_t AllocateCntlid();
   void ReleaseCntlid(uint16_t cntlid);
 
  private:
+  struct Entry {
+    std::unique_ptr<Namespace> ns;
+    NamespaceRecord record;
+  };
+  Subsystem(std::string nqn, uint32_t max_nsid, std::unique_ptr<StateStore> state);
+  // Publishes the table of attached namespaces, quiesces every controller, frees the old table and
+  // `retired` namespaces. REQUIRES: mu_ held.
+  void PublishLocked(std::vector<std::unique_ptr<Namespace>> retired = {});
+  void SaveTableLocked();
+  Result<std::unique_ptr<Namespace>> OpenRecord(const NamespaceRecord& r) const;
+  Result<std::unique_ptr<Backend>> OpenBackend(const NamespaceRecord& r) const;
+
   const std::string nqn_;
-  std::vector<std::unique_ptr<Namespace>> namespaces_;
-  std::vector<Namespace*> table_;
-  std::mutex mu_;
-  std::set<uint16_t> cntlids_;  // GUARDED_BY(mu_)
-  uint16_t next_cntlid_ = 1;    // GUARDED_BY(mu_)
+  std::string serial_;
+  uint32_t max_nsid_ = 0;
+  uint64_t capacity_ = 0;
+  BackendKind create_kind_ = BackendKind::kRam;  // backend of namespaces created by management
+  std::string create_prefix_;                    // their image path prefix (file backend)
+  std::unique_ptr<StateStore> state_;
+
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;  // GUARDED_BY(mu_) (pointers read by admin threads), by NSID - 1
+  std::atomic<const NamespaceTable*> active_{nullptr};
+
+  // Quiesce hooks run with ctrl_mu_ held: a hook must not wait for a thread that may be blocked in
+  // AddController/RemoveController.
+  mutable std::mutex ctrl_mu_;
+  std::map<uint16_t, std::function<void()>> controllers_;  // GUARDED_BY(ctrl_mu_)
+
+  std::mutex cntlid_mu_;
+  std::set<uint16_t> cntlids_;  // GUARDED_BY(cntlid_mu_)
+  uint16_t next_cntlid_ = 1;    // GUARDED_BY(cntlid_mu_)
 };
 
 }  // namespace nvemu

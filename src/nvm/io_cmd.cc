@@ -1,119 +1,85 @@
 #include "nvm/io_cmd.h"
 
-#include <spdlog/spdlog.h>
-
 #include <array>
+#include <cstring>
 
-#include "storage/io_status.h"
+#include "nvm/io_common.h"
 
 namespace nvemu {
 namespace {
 
-// NVM Command Set 1.0, Figure 20: Opcodes for NVM Commands.
-constexpr uint8_t kOpFlush = 0x00;
-constexpr uint8_t kOpWrite = 0x01;
-constexpr uint8_t kOpRead = 0x02;
-
-constexpr uint32_t kBroadcastNsid = 0xffffffff;
-
 using IoHandler = Status (*)(const IoContext&, Request&);
-
-Namespace* LookupNamespace(const IoContext& ctx, uint32_t nsid) {
-  if (nsid == 0 || nsid > ctx.namespaces.size()) return nullptr;
-  return ctx.namespaces[nsid - 1];
-}
-
-// NVM Command Set 1.0, 3.2.4 Read and 3.2.6 Write: CDW10-11 SLBA, CDW12[15:0] NLB (0's based),
-// CDW12[30] FUA.
-struct RwFields {
-  uint64_t slba;
-  uint32_t nlb;
-  bool fua;
-};
-
-RwFields ParseRw(const Sqe& sqe) {
-  return RwFields{(static_cast<uint64_t>(sqe.cdw11) << 32) | sqe.cdw10, (sqe.cdw12 & 0xffff) + 1u,
-                  ((sqe.cdw12 >> 30) & 1) != 0};
-}
-
-// Checks shared by Read and Write: namespace, range, transfer size. On success `*ns` is set.
-Status CheckRw(const IoContext& ctx, const Request& req, const RwFields& rw, Namespace** ns) {
-  *ns = LookupNamespace(ctx, req.sqe.nsid);
-  if (*ns == nullptr) return sc::kInvalidNamespaceOrFormat;
-  if (!(*ns)->InRange(rw.slba, rw.nlb)) return sc::kLbaOutOfRange;
-  uint64_t bytes = static_cast<uint64_t>(rw.nlb) << (*ns)->lba_shift();
-  // NVMe Base 2.0, 5.17.2.1 (MDTS): a larger transfer is aborted with Invalid Field in Command.
-  if (ctx.max_transfer_bytes != 0 && bytes > ctx.max_transfer_bytes) return sc::kInvalidField;
-  return Status::Success();
-}
-
-Status ExecuteRead(const IoContext& ctx, Request& req) {
-  RwFields rw = ParseRw(req.sqe);
-  Namespace* ns = nullptr;
-  if (Status st = CheckRw(ctx, req, rw, &ns); !st.ok()) return st;
-  uint64_t base = rw.slba << ns->lba_shift();
-  uint64_t bytes = static_cast<uint64_t>(rw.nlb) << ns->lba_shift();
-  Backend& backend = ns->backend();
-  if (Status st = req.data->Prepare(bytes); !st.ok()) return st;
-  return req.data->Transfer(Direction::kToHost, 0, bytes,
-                            [&](uint8_t* buf, uint64_t off, size_t n) {
-                              return ToNvmeStatus(backend.Read(base + off, buf, n),
-                                                  IoDirection::kRead);
-                            });
-}
-
-Status ExecuteWrite(const IoContext& ctx, Request& req) {
-  RwFields rw = ParseRw(req.sqe);
-  Namespace* ns = nullptr;
-  if (Status st = CheckRw(ctx, req, rw, &ns); !st.ok()) return st;
-  uint64_t base = rw.slba << ns->lba_shift();
-  uint64_t bytes = static_cast<uint64_t>(rw.nlb) << ns->lba_shift();
-  Backend& backend = ns->backend();
-  if (Status st = req.data->Prepare(bytes); !st.ok()) return st;
-  Status st = req.data->Transfer(Direction::kFromHost, 0, bytes,
-                                 [&](uint8_t* buf, uint64_t off, size_t n) {
-                                   return ToNvmeStatus(backend.Write(base + off, buf, n),
-                                                       IoDirection::kWrite);
-                                 });
-  if (!st.ok()) return st;
-  // Force Unit Access: the data is durable before the command completes.
-  if (rw.fua) return ToNvmeStatus(backend.Flush(), IoDirection::kFlush);
-  return st;
-}
-
-// NVM Command Set 1.0, 3.2.2 Flush (NVMe Base 2.0, 7.1): NSID FFFFFFFFh flushes every namespace
-// (Identify Controller VWC bits 2:1 = 11b advertise this).
-Status ExecuteFlush(const IoContext& ctx, Request& req) {
-  if (req.sqe.nsid == kBroadcastNsid) {
-    for (Namespace* ns : ctx.namespaces) {
-      if (ns == nullptr) continue;
-      if (Status st = ToNvmeStatus(ns->backend().Flush(), IoDirection::kFlush); !st.ok()) {
-        return st;
-      }
-    }
-    return Status::Success();
-  }
-  Namespace* ns = LookupNamespace(ctx, req.sqe.nsid);
-  if (ns == nullptr) return sc::kInvalidNamespaceOrFormat;
-  return ToNvmeStatus(ns->backend().Flush(), IoDirection::kFlush);
-}
 
 constexpr std::array<IoHandler, 256> MakeIoTable() {
   std::array<IoHandler, 256> t{};
-  t[kOpFlush] = ExecuteFlush;
-  t[kOpWrite] = ExecuteWrite;
-  t[kOpRead] = ExecuteRead;
+  t[nvm::kOpFlush] = nvm::ExecuteFlush;
+  t[nvm::kOpWrite] = nvm::ExecuteWrite;
+  t[nvm::kOpRead] = nvm::ExecuteRead;
+  t[nvm::kOpWriteUncorrectable] = nvm::ExecuteWriteUncorrectable;
+  t[nvm::kOpCompare] = nvm::ExecuteCompare;
+  t[nvm::kOpWriteZeroes] = nvm::ExecuteWriteZeroes;
+  t[nvm::kOpDatasetManagement] = nvm::ExecuteDatasetManagement;
+  t[nvm::kOpVerify] = nvm::ExecuteVerify;
+  t[nvm::kOpReservationRegister] = nvm::ExecuteReservationRegister;
+  t[nvm::kOpReservationReport] = nvm::ExecuteReservationReport;
+  t[nvm::kOpReservationAcquire] = nvm::ExecuteReservationAcquire;
+  t[nvm::kOpReservationRelease] = nvm::ExecuteReservationRelease;
+  t[nvm::kOpCopy] = nvm::ExecuteCopy;
   return t;
 }
 constexpr std::array<IoHandler, 256> kIoTable = MakeIoTable();
 
 }  // namespace
 
+IoControllerState::IoControllerState(uint16_t cntlid, uint32_t max_sqid)
+    : cntlid_(cntlid), fused_count_(max_sqid + 1), fused_(new FusedSlot[max_sqid + 1]) {}
+
+std::array<uint8_t, 16> IoControllerState::host_id() const {
+  std::array<uint8_t, 16> id{};
+  const uint64_t a = host_id_[0].load(std::memory_order_acquire);
+  const uint64_t b = host_id_[1].load(std::memory_order_acquire);
+  std::memcpy(id.data(), &a, 8);
+  std::memcpy(id.data() + 8, &b, 8);
+  return id;
+}
+
+void IoControllerState::set_host_id(const std::array<uint8_t, 16>& id) {
+  uint64_t a, b;
+  std::memcpy(&a, id.data(), 8);
+  std::memcpy(&b, id.data() + 8, 8);
+  host_id_[0].store(a, std::memory_order_release);
+  host_id_[1].store(b, std::memory_order_release);
+}
+
+void IoControllerState::ReleaseFused(uint16_t sqid) {
+  FusedSlot* slot = fused(sqid);
+  if (slot == nullptr) return;
+  if (slot->pending && slot->ns) slot->ns->fused_lock().Unlock(FusedOwner(sqid));
+  *slot = FusedSlot{};
+}
+
+void IoControllerState::ReleaseAllFused() {
+  for (uint32_t q = 0; q < fused_count_; ++q) ReleaseFused(static_cast<uint16_t>(q));
+}
+
+bool IsIoCommandSupported(uint8_t opc) { return kIoTable[opc] != nullptr; }
+
+uint16_t SupportedOncs() {
+  // NVMe Base 2.0, Figure 275 ONCS: Compare, Write Uncorrectable, Dataset Management, Write Zeroes,
+  // Reservations, Verify, Copy (bit 4 Save/Select and bit 6 Timestamp belong to the admin set).
+  return (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 5) | (1u << 7) | (1u << 8);
+}
+
 Status ExecuteIoCommand(const IoContext& ctx, Request& req) {
   IoHandler handler = kIoTable[req.sqe.opc];
   if (handler == nullptr) return sc::kInvalidOpcode;
-  // Fused operations (NVMe Base 2.0, 3.4.2) are not supported (Identify FUSES = 0).
-  if (req.sqe.fuse() != 0) return sc::kInvalidField;
+  // Fused operations (NVMe Base 2.0, 3.4.2): only Compare and Write (Identify FUSES bit 0).
+  if (req.sqe.fuse() != 0) return nvm::ExecuteFused(ctx, req);
+  if (ctx.controller != nullptr) {
+    FusedSlot* slot = ctx.controller->fused(req.sqid);
+    // A first fused command not followed by its second: drop the pair.
+    if (slot != nullptr && (slot->pending || slot->failed)) ctx.controller->ReleaseFused(req.sqid);
+  }
   return handler(ctx, req);
 }
 

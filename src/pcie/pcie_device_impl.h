@@ -61,6 +61,10 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
   Status DeleteIoSq(Request& req) override;
   Status DeleteIoCq(Request& req) override;
   bool HasIoQueues() const override { return io_queue_count_.load() > 0; }
+  // Admin command set hooks (pcie/admin_hooks.cc).
+  void CompleteDeferred(uint16_t sqid, uint16_t cid, Status status, uint32_t dw0) override;
+  bool FindUnfetched(uint16_t sqid, uint16_t cid, FunctionRef<void()> mark) override;
+  void QuiesceIo() override;
 
   Controller& controller() { return *ctrl_; }
   // The engine, for tests and `nvemu perf` counters (read-only use from other threads).

@@ -2,9 +2,9 @@
 // Entry and List) in host memory.
 //
 // PRP1 may start anywhere in a memory page; every further entry addresses a whole page (offset 0).
-// When more than one page follows the first, PRP2 points to a PRP list; the last entry of a full list
-// page chains to the next list page. Bad entries give Invalid PRP Offset; unbacked host addresses give
-// Data Transfer Error. No allocation: the walk reads list entries as it goes.
+// When more than one page follows the first, PRP2 points to a PRP list; the last entry of a full
+// list page chains to the next list page. Bad entries give Invalid PRP Offset; unbacked host
+// addresses give Data Transfer Error. No allocation: the walk reads list entries as it goes.
 //
 // Threading: one channel per command, used on one reactor thread.
 #pragma once

@@ -10,6 +10,7 @@
 #include "pcie/config_space.h"
 #include "pcie/interrupts.h"
 #include "pcie/prp.h"
+#include "pcie/sgl.h"
 #include "spec/registers.h"
 #include "spec/request.h"
 
@@ -68,10 +69,12 @@ void QueueGroup::Clear() {
   sqs_.clear();
   arbiter_.Clear();
   aggregator_.Clear();
+  deferred_.clear();
 }
 
 uint32_t QueueGroup::Poll(uint32_t budget) {
   uint32_t done = 0;
+  if (admin_ && !deferred_.empty()) FlushDeferred();
   // A function without Bus Master Enable may not read or write host memory.
   if (!sqs_.empty() && env_.config->BusMasterEnabled()) {
     // One doorbell read per SQ per pass; entries the host adds meanwhile wait for the next pass.
@@ -117,19 +120,16 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     if (!FetchEntry(sq, &req.sqe)) return i;
     sq.head = sq.head + 1 == sq.size ? 0 : sq.head + 1;
     req.sqid = sq.qid;
-    PrpChannel prp(*env_.memory, page_size, req.sqe.prp1, req.sqe.prp2);
-    req.data = &prp;
-    Status st;
-    // PSDT 00b is PRP; SGLs are not supported (Identify SGLS = 0): Invalid Field (4.1.2).
-    if (req.sqe.psdt() != 0) {
-      st = sc::kInvalidField;
-    } else {
-      st = admin_ ? env_.controller->ExecuteAdmin(req) : env_.controller->ExecuteIo(req);
-    }
+    // Data and metadata channels from PSDT: PRPs or SGLs (pcie/sgl.h, NVMe Base 2.0, 4.1).
+    Status st = WithDataChannels(*env_.memory, page_size, req, admin_, [&] {
+      return admin_ ? env_.controller->ExecuteAdmin(req) : env_.controller->ExecuteIo(req);
+    });
     if (!st.ok()) {
       spdlog::debug("pcie: sq {} cid {} opc {:#04x} -> {}", sq.qid, req.sqe.cid, req.sqe.opc,
                     st.ToString());
+      env_.controller->RecordError(req, st);  // Error Information log (issue #3)
     }
+    if (req.deferred) continue;  // completes later through PostDeferred (AER, Abort)
     Cqe cqe;
     cqe.dw0 = req.dw0;
     cqe.dw1 = req.dw1;
@@ -140,6 +140,29 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     if (!PostCompletion(cq, cqe)) return i;
   }
   return n;
+}
+
+// Deferred completions (FrontEnd::CompleteDeferred) of the admin queue: posted in order as CQ 0
+// has room, before any newly fetched command; dropped once the admin queue is gone (reset).
+void QueueGroup::PostDeferred(const Cqe& cqe) {
+  if (!admin_ || cqs_.empty()) return;
+  deferred_.push_back(cqe);
+  FlushDeferred();
+  RaiseInterrupts();
+}
+
+void QueueGroup::FlushDeferred() {
+  if (cqs_.empty() || !env_.config->BusMasterEnabled()) return;
+  PcieCq& cq = *cqs_.front();
+  size_t posted = 0;
+  while (posted < deferred_.size() && (cq.free > 0 || cq.RefreshFree() > 0)) {
+    Cqe cqe = deferred_[posted];
+    cqe.sqhd = static_cast<uint16_t>(sqs_.empty() ? 0 : sqs_.front()->head);
+    cqe.status = static_cast<uint16_t>((cqe.status & ~1u) | (cq.phase ? 1 : 0));
+    if (!PostCompletion(cq, cqe)) break;
+    ++posted;
+  }
+  deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<ptrdiff_t>(posted));
 }
 
 bool QueueGroup::FetchEntry(PcieSq& sq, Sqe* sqe) {

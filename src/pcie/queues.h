@@ -130,6 +130,10 @@ class QueueGroup final : public engine::Poller {
   uint32_t Poll(uint32_t budget) override;
   uint64_t TimeoutNs() override;
 
+  // Admin group, reactor thread: posts the completion of a deferred command (Asynchronous Event
+  // Request, Abort) to CQ 0 now, or as soon as CQ 0 has a free slot.
+  void PostDeferred(const Cqe& cqe);
+
   // Per-group counters (reactor thread writes, anyone reads).
   uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
   uint64_t cq_full_stalls() const { return cq_full_stalls_.load(std::memory_order_relaxed); }
@@ -138,6 +142,7 @@ class QueueGroup final : public engine::Poller {
  private:
   uint32_t ServeSq(PcieSq& sq, uint32_t max);
   bool FetchEntry(PcieSq& sq, Sqe* sqe);
+  void FlushDeferred();
   bool PostCompletion(PcieCq& cq, const Cqe& cqe);
   void RaiseInterrupts();
   void UpdateIntx(PcieCq& cq);
@@ -152,6 +157,7 @@ class QueueGroup final : public engine::Poller {
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> cq_full_stalls_{0};
   std::atomic<uint64_t> irqs_{0};
+  std::vector<Cqe> deferred_;  // admin: deferred completions waiting for a CQ 0 slot
 };
 
 }  // namespace nvemu::pcie

@@ -15,8 +15,19 @@ struct Request {
   Sqe sqe{};
   uint16_t sqid = 0;
   DataChannel* data = nullptr;  // never null while executing (NoDataChannel when there is none)
+  // The separate metadata buffer of a namespace formatted with metadata and FLBAS bit 4 cleared
+  // (NVMe over PCIe: MPTR, a contiguous buffer or an SGL). Null when the transport has none:
+  // NVMe over Fabrics carries metadata only as extended LBAs, inside `data`.
+  DataChannel* metadata = nullptr;
   uint32_t dw0 = 0;             // CQE Dword 0 (command specific)
   uint32_t dw1 = 0;             // CQE Dword 1 (command specific)
+  // Set by a handler that completes the command later (Asynchronous Event Request, an Abort
+  // waiting for its target): the front end posts no completion now; the Controller calls
+  // FrontEnd::CompleteDeferred once the command is done.
+  bool deferred = false;
+  // Error Information log Parameter Error Location (NVMe Base 2.0, 5.16.1.2): byte offset of the
+  // bad field in the SQE in bits 7:0 and the bit in bits 10:8; 0xffff when not applicable.
+  uint16_t error_loc = 0xffff;
 };
 
 }  // namespace nvemu

@@ -1,8 +1,8 @@
 // NVMe Base 2.0, 5.4 Create I/O Completion Queue, 5.5 Create I/O Submission Queue,
 // 5.6 Delete I/O Completion Queue, 5.7 Delete I/O Submission Queue.
 //
-// The checks that only need the controller's limits live here; the front end, which owns the queues,
-// checks existence, vectors and queue memory.
+// The checks that only need the controller's limits live here; the front end, which owns the
+// queues, checks existence, vectors and queue memory.
 #include <spdlog/spdlog.h>
 
 #include "core/admin/admin_cmd.h"

@@ -1,0 +1,112 @@
+// Lifecycle of the admin command set's state (see admin_state.h): what happens to it at power-on,
+// enable, Controller Level Reset, shutdown and power-off, and how it reaches the state file.
+#include "core/admin/admin_state.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/controller.h"
+
+namespace nvemu {
+
+void AdminStateInit(Controller& ctrl) {
+  AdminState& a = ctrl.admin_state();
+  PersistentState st = ctrl.subsystem().state().Snapshot();
+  a.health.Restore(st, ctrl.clock().NowNs());
+  a.errors.set_count(st.error_log_entries);
+  for (const auto& [key, value] : st.saved_features) {
+    a.features.saved[static_cast<uint32_t>(std::stoul(key, nullptr, 16))] = value;
+  }
+  // Firmware slots: slot 1 holds the factory image (the configured revision) unless a download
+  // replaced it; a pending activation happens now, at power-on.
+  FirmwareState& fw = a.firmware;
+  fw.slots[0].revision = ctrl.config().firmware_revision;
+  for (size_t i = 0; i < st.firmware.size() && i < fw.slots.size(); ++i) {
+    if (!st.firmware[i].revision.empty()) {
+      fw.slots[i].revision = st.firmware[i].revision;
+      fw.slots[i].image = st.firmware[i].image;
+    }
+  }
+  fw.active = st.firmware_active;
+  fw.next = st.firmware_next;
+  ActivatePendingFirmware(ctrl);
+  RestoreFeatures(ctrl);
+}
+
+void AdminStateOnEnable(Controller& ctrl) {
+  // Running again after a shutdown: a power loss from now on is unsafe.
+  PersistentState st = ctrl.subsystem().state().Snapshot();
+  if (st.clean_shutdown) {
+    (void)ctrl.subsystem().state().Update([](PersistentState& s) { s.clean_shutdown = false; });
+  }
+}
+
+// NVMe Base 2.0, 3.7.2 Controller Level Reset: outstanding commands (AERs) are gone, features
+// return to saved or default values, a short self-test is aborted, and firmware chosen for
+// activation at the next reset becomes active.
+void AdminStateOnReset(Controller& ctrl) {
+  ctrl.async_events().DropRequests();
+  {
+    AdminState& a = ctrl.admin_state();
+    std::lock_guard<std::mutex> lock(a.abort_mu);
+    a.abort_markers.clear();
+  }
+  ctrl.ClearAbortMarkers();
+  if (ctrl.admin_state().self_test.operation == NVME_ST_CODE_SHORT) {
+    AbortSelfTest(ctrl, NVME_ST_RESULT_CLR);
+  }
+  ActivatePendingFirmware(ctrl);
+  RestoreFeatures(ctrl);
+  AdminStatePersist(ctrl);
+}
+
+void AdminStateOnShutdown(Controller& ctrl) {
+  AdminStatePersist(ctrl);
+  (void)ctrl.subsystem().state().Update([](PersistentState& s) { s.clean_shutdown = true; });
+}
+
+void AdminStateOnPowerOff(Controller& ctrl) { AdminStatePersist(ctrl); }
+
+void AdminStatePersist(Controller& ctrl) {
+  StateStore& store = ctrl.subsystem().state();
+  if (!store.enabled()) return;
+  AdminState& a = ctrl.admin_state();
+  uint64_t now = ctrl.clock().NowNs();
+  (void)store.Update([&](PersistentState& st) {
+    a.health.Store(&st, now);
+    st.error_log_entries = a.errors.count();
+    st.saved_features.clear();
+    for (const auto& [key, value] : a.features.saved) {
+      char buf[16];
+      std::snprintf(buf, sizeof(buf), "%x", key);
+      st.saved_features[buf] = value;
+    }
+    st.firmware.clear();
+    for (const auto& slot : a.firmware.slots) {
+      st.firmware.push_back(FirmwareSlotRecord{slot.revision, slot.image});
+    }
+    st.firmware_active = a.firmware.active;
+    st.firmware_next = a.firmware.next;
+  });
+}
+
+void CheckHealth(Controller& ctrl) {
+  AdminState& a = ctrl.admin_state();
+  uint8_t w = a.health.CriticalWarning(a.features.temp_over, a.features.temp_under);
+  if (w & NVME_SMART_CRIT_TEMPERATURE) {
+    ctrl.async_events().Post(
+        AsyncEvent{AsyncEventType::kSmartHealth, kAenSmartTemperature, kLogSmartHealth});
+  }
+  if (w & NVME_SMART_CRIT_SPARE) {
+    ctrl.async_events().Post(
+        AsyncEvent{AsyncEventType::kSmartHealth, kAenSmartSpare, kLogSmartHealth});
+  }
+}
+
+void NoteNamespaceChanged(Controller& ctrl, uint32_t nsid) {
+  auto& list = ctrl.admin_state().changed_namespaces;
+  if (std::find(list.begin(), list.end(), nsid) == list.end()) list.push_back(nsid);
+  ctrl.async_events().Post(
+      AsyncEvent{AsyncEventType::kNotice, kAenNoticeNamespaceChanged, kLogChangedNamespaces});
+}
+
+}  // namespace nvemu

@@ -1,0 +1,65 @@
+// SMART / Health Information (NVMe Base 2.0, 5.16.1.3, Log Identifier 02h) and the health
+// conditions behind critical warnings and SMART asynchronous events.
+//
+// Counters: data units and commands read/written come from the I/O path's IoStats (lock-free
+// shards) plus the totals persisted by earlier runs; power-on hours from the Clock; power cycles,
+// unsafe shutdowns and the base totals from the state file; media errors from the completion path.
+// The composite temperature and the available spare are model values that tests (fault injection)
+// change with set_temperature()/set_available_spare(); the controller compares them with the
+// Temperature Threshold feature (04h) and the spare threshold and posts SMART events.
+//
+// Threading: counters are atomics (any thread); Page() on the admin reactor.
+#pragma once
+
+#include <nvme/types.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/state_file.h"
+#include "nvm/io_stats.h"
+
+namespace nvemu {
+
+class Health {
+ public:
+  static constexpr uint16_t kDefaultTemperature = 313;  // Kelvin (40 C)
+  static constexpr uint8_t kSpareThreshold = 10;        // percent
+
+  // Takes the persisted totals; `now_ns` is the power-on instant.
+  void Restore(const PersistentState& st, uint64_t now_ns);
+  // Adds the live totals into `st` (for the state file).
+  void Store(PersistentState* st, uint64_t now_ns) const;
+
+  IoStats& io() { return io_; }
+  void CountMediaError() { media_errors_.fetch_add(1, std::memory_order_relaxed); }
+
+  uint16_t temperature() const { return temperature_.load(std::memory_order_relaxed); }
+  void set_temperature(uint16_t kelvin) { temperature_.store(kelvin, std::memory_order_relaxed); }
+  uint8_t available_spare() const { return spare_.load(std::memory_order_relaxed); }
+  void set_available_spare(uint8_t pct) { spare_.store(pct, std::memory_order_relaxed); }
+
+  uint64_t power_on_seconds(uint64_t now_ns) const {
+    return base_power_on_seconds_ + (now_ns - start_ns_) / 1'000'000'000ull;
+  }
+
+  // Builds the log page. `over`/`under`: the composite temperature thresholds (feature 04h);
+  // `error_entries`: lifetime Error Information log entries.
+  nvme_smart_log Page(uint64_t now_ns, uint16_t over, uint16_t under, uint64_t error_entries) const;
+  // Critical Warning bits 0 (spare) and 1 (temperature).
+  uint8_t CriticalWarning(uint16_t over, uint16_t under) const;
+
+ private:
+  IoStats io_;
+  IoTotals base_;  // from earlier runs
+  uint64_t base_power_on_seconds_ = 0;
+  uint64_t start_ns_ = 0;
+  uint64_t power_cycles_ = 0;
+  uint64_t unsafe_shutdowns_ = 0;
+  uint64_t base_media_errors_ = 0;
+  std::atomic<uint64_t> media_errors_{0};
+  std::atomic<uint16_t> temperature_{kDefaultTemperature};
+  std::atomic<uint8_t> spare_{100};
+};
+
+}  // namespace nvemu
