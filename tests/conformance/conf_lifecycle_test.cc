@@ -549,6 +549,25 @@ TEST_F(LifecycleTest, Bar0ReadsAllOnesWithoutMemorySpaceEnable) {
   EXPECT_OK(drv().IdentifyController());
 }
 
+TEST_F(LifecycleTest, D3hotAndBackKeepsControllerState) {
+  // PCI PM 1.2, 5.4.1: in D3hot only configuration accesses are decoded; with No_Soft_Reset set
+  // (PMCSR bit 3) the return to D0 keeps the function's state, so queues survive.
+  ASSERT_TRUE(Start());
+  IoQueue* q = MakeQueue(1, 16);
+  ASSERT_NE(q, nullptr);
+  ASSERT_EQ(RoundTrip(q, 1, 0, 8, 512, 1), "");
+  uint16_t pm = FindCapability(0x01);
+  ASSERT_NE(pm, 0);
+  uint32_t pmcsr = dev().ConfigRead(pm + 4, 2);
+  ASSERT_NE(pmcsr & (1u << 3), 0u) << "No_Soft_Reset";
+  dev().ConfigWrite(pm + 4, 2, (pmcsr & ~3u) | 3);
+  EXPECT_EQ(dev().ConfigRead(pm + 4, 2) & 3, 3u);
+  EXPECT_EQ(Reg32(regs::kCsts), 0xffffffffu) << "BAR0 decoded in D3hot";
+  dev().ConfigWrite(pm + 4, 2, pmcsr & ~3u);
+  EXPECT_EQ(Csts() & (kCstsRdy | kCstsCfs), kCstsRdy);
+  EXPECT_EQ(RoundTrip(q, 1, 8, 8, 512, 2), "");
+}
+
 TEST_F(LifecycleTest, FunctionLevelResetReturnsToResetState) {
   ASSERT_TRUE(Start());
   ASSERT_NE(MakeQueue(1, 16), nullptr);
