@@ -71,6 +71,22 @@ TEST_F(IoTest, Prp1OnlyWholePage) {
   EXPECT_EQ(CheckPattern(b.ptr, kPage, 1, 0), -1);
 }
 
+TEST_F(IoTest, Prp2IgnoredWhenDataFitsInPrp1Page) {
+  // 4.1.1: PRP2 is not used (reserved) when the transfer ends in PRP1's page; garbage in it must
+  // not fail the command.
+  DmaBuffer b = Alloc(kPage);
+  FillPattern(b.ptr, kPage, 16, 0);
+  Sqe w = WriteCmd(1, 300, 8);
+  w.prp1 = b.addr;
+  w.prp2 = 0xdead'beef'0123ull;
+  ASSERT_SUCCESS(Raw(w));
+  Sqe r = ReadCmd(1, 300, 1);
+  r.prp1 = b.addr + 0xe00;  // 512 bytes that end exactly at the page boundary
+  r.prp2 = 0x7;
+  ASSERT_SUCCESS(Raw(r));
+  EXPECT_EQ(CheckPattern(b.ptr + 0xe00, 512, 16, 0), -1);
+}
+
 TEST_F(IoTest, Prp1OnlyWithOffsetInsidePage) {
   DmaBuffer b = Alloc(kPage);
   std::memset(b.ptr, 0xee, kPage);

@@ -1,6 +1,8 @@
 // I/O queue management, features and opcode dispatch (NVMe Base 2.0, 5.4 Create I/O Completion
 // Queue, 5.5 Create I/O Submission Queue, 5.6/5.7 Delete, 5.15 Get Features, 5.27 Set Features,
 // 3.3 Queue Mechanism, 3.1.4 doorbells).
+#include <set>
+
 #include "fixture.h"
 
 namespace nvemu::conformance {
@@ -251,6 +253,39 @@ TEST_F(QueuesTest, LargestQueueCompletelyFilled) {
   })) << "completed "
       << done;
   EXPECT_EQ(RoundTrip(q, 1, 3, 2, 512, 1), "");
+}
+
+TEST_F(QueuesTest, SmallCqSharedBySqsNeverOverflows) {
+  // A 4-entry CQ (3 usable slots) behind two 16-entry SQs with 15 commands each: the controller
+  // must stop posting while the CQ is full (3.3.1.3) and resume as the host frees slots.
+  RawQueue cq(dev(), drv().dma(), 1, 4);
+  RawQueue sq1(dev(), drv().dma(), 1, 16), sq2(dev(), drv().dma(), 2, 16);
+  ASSERT_SUCCESS(Admin(CreateCqCmd(1, 3, cq.cq_addr(), true, true, 1)));
+  ASSERT_SUCCESS(Admin(CreateSqCmd(1, 15, sq1.sq_addr(), 1)));
+  ASSERT_SUCCESS(Admin(CreateSqCmd(2, 15, sq2.sq_addr(), 1)));
+  for (int i = 0; i < 15; ++i) {
+    sq1.Submit(Cmd(io::kFlush, 1), false);
+    sq2.Submit(Cmd(io::kFlush, 1), false);
+  }
+  sq1.Ring();
+  sq2.Ring();
+  std::set<std::pair<uint16_t, uint16_t>> seen;
+  int total = 0;
+  ASSERT_TRUE(WaitUntil([&] {
+    if (auto c = cq.Peek()) {
+      EXPECT_TRUE(StatusOf(*c).ok());
+      EXPECT_TRUE(seen.insert({c->sqid, c->cid}).second)
+          << "completion for SQ " << c->sqid << " CID " << c->cid << " posted twice";
+      ++total;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // a slow host
+      cq.Consume();
+    }
+    return total == 30;
+  })) << "completed "
+      << total << " of 30";
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(cq.Peek().has_value()) << "more completions than commands";
+  EXPECT_EQ(seen.size(), 30u);
 }
 
 TEST_F(QueuesTest, SixtyFourQueuePairsAtOnce) {
