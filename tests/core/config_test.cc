@@ -167,10 +167,23 @@ TEST(ConfigTest, LbaSize) {
   ExpectValid(With([](auto& c) { c.namespaces[0].lba_size = 4096; }));
 }
 
-TEST(ConfigTest, MetadataSizeNotSupportedYet) {
-  for (uint32_t ms : {8u, 64u}) {
+TEST(ConfigTest, MetadataSizeMustBeASupportedFormat) {
+  for (uint32_t ms : {7u, 16u, 32u, 128u}) {
     ExpectInvalid(With([ms](auto& c) { c.namespaces[0].metadata_size = ms; }), {"metadata_size"});
   }
+  for (uint32_t ms : {8u, 64u}) {
+    ExpectValid(With([ms](auto& c) { c.namespaces[0].metadata_size = ms; }));
+  }
+  ExpectValid(With([](auto& c) {
+    c.namespaces[0].metadata_size = 16;
+    c.namespaces[0].pi_64b_guard = true;
+  }));
+  ExpectInvalid(With([](auto& c) { c.namespaces[0].pi_type = 1; }), {"pi_type"});
+  ExpectInvalid(With([](auto& c) {
+                  c.namespaces[0].metadata_size = 8;
+                  c.namespaces[0].pi_type = 4;
+                }),
+                {"pi_type"});
 }
 
 TEST(ConfigTest, NamespaceSizeMustBeANonZeroMultipleOfTheLbaSize) {

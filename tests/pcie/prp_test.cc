@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <ostream>
@@ -19,15 +18,6 @@ inline void PrintTo(const Status& s, std::ostream* os) { *os << s.ToString(); }
 
 namespace nvemu::pcie {
 namespace {
-
-// Known product bugs are reproduced by tests that skip unless NVEMU_RUN_BUG_TESTS is set, so the
-// suite stays green while the bug can still be shown (see /work/bugs-from-unit.txt).
-#define SKIP_KNOWN_BUG(msg)                              \
-  do {                                                   \
-    if (std::getenv("NVEMU_RUN_BUG_TESTS") == nullptr) { \
-      GTEST_SKIP() << "BUG: " << msg;                    \
-    }                                                    \
-  } while (0)
 
 constexpr uint64_t kPage = 4096;
 // Host address map: region A (data pages), a gap, region B (PRP lists and more data).
@@ -347,9 +337,9 @@ TEST_F(PrpTest, ChainPointerNotQwordAlignedIsInvalidPrpOffset) {
 
 // NVMe Base 2.0, 4.1.1: every PRP entry other than PRP1 and the PRP list pointer in the command has
 // offset 0; Invalid PRP Offset (Figure 94, 13h): "a PRP entry with a non-zero offset after the
-// first entry". The chain pointer in the last slot of a list page is such an entry.
+// first entry". The chain pointer in the last slot of a list page is such an entry (regression
+// test for bug P1, fixed in 3a2faab).
 TEST_F(PrpTest, ChainPointerWithOffsetIsInvalidPrpOffset) {
-  SKIP_KNOWN_BUG("prp.cc accepts a chained PRP list pointer with a non-zero (qword) offset");
   std::vector<uint64_t> list1;
   for (size_t i = 0; i < 511; ++i) list1.push_back(A(i));
   list1.push_back(B(21) + 0x10);  // chain pointer inside a page
@@ -578,12 +568,8 @@ TEST_F(PrpTest, UnmappableMemoryGapIsDataTransferError) {
 
 // Two regions that touch: [X, X+8K) and [X+8K, X+16K) from different buffers. Every byte of a
 // transfer from X+4K+0x800 to X+8K+0x800 is backed, so it must succeed (HostMemory::Read/Write
-// promise failure only "when any byte ... is not backed").
+// promise failure only "when any byte ... is not backed"). Regression test for bug P2 (3a2faab).
 TEST(PrpAdjacentRegionsTest, TransferAcrossTwoAdjacentRegions) {
-  SKIP_KNOWN_BUG(
-      "prp.cc coalesces host-contiguous pages across a region boundary, then bounces in 4 KiB "
-      "pieces that straddle it; RegionHostMemory::Read/Write fail for a range spanning two "
-      "regions -> Data Transfer Error");
   constexpr uint64_t kX = 0x40000000;
   std::vector<uint8_t> r1(2 * kPage, 0), r2(2 * kPage, 0);
   RegionHostMemory mem;
@@ -757,6 +743,32 @@ TEST(RegionHostMemoryTest, RejectsOverlapsAndEmptyRegions) {
   uint8_t x = 0;
   EXPECT_FALSE(m.Read(0x3000, &x, 1));
   EXPECT_TRUE(m.Write(0x1fff, &x, 1));
+}
+
+TEST(RegionHostMemoryTest, ReadWriteSpanAdjacentRegionsMapDoesNot) {
+  std::vector<uint8_t> r1(0x1000), r2(0x800), r3(0x1000);
+  RegionHostMemory m;
+  ASSERT_TRUE(m.AddRegion(0x10000, r1.data(), r1.size()));
+  ASSERT_TRUE(m.AddRegion(0x11000, r2.data(), r2.size()));
+  ASSERT_TRUE(m.AddRegion(0x11800, r3.data(), r3.size()));  // three touching regions
+  std::vector<uint8_t> src(0x1800);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 13 + 1);
+  ASSERT_TRUE(m.Write(0x10c00, src.data(), src.size()));  // 0x400 + 0x800 + 0xc00
+  EXPECT_EQ(std::memcmp(r1.data() + 0xc00, src.data(), 0x400), 0);
+  EXPECT_EQ(std::memcmp(r2.data(), src.data() + 0x400, 0x800), 0);
+  EXPECT_EQ(std::memcmp(r3.data(), src.data() + 0xc00, 0xc00), 0);
+  std::vector<uint8_t> dst(src.size());
+  ASSERT_TRUE(m.Read(0x10c00, dst.data(), dst.size()));
+  EXPECT_EQ(dst, src);
+  EXPECT_EQ(m.Map(0x10c00, 0x800), nullptr);  // Map needs one region
+  EXPECT_EQ(m.Map(0x11000, 0x800), r2.data());
+  // A range running off the last region, or over a gap, fails.
+  EXPECT_FALSE(m.Read(0x12000, dst.data(), 0x900));
+  RegionHostMemory gap;
+  ASSERT_TRUE(gap.AddRegion(0x10000, r1.data(), r1.size()));
+  ASSERT_TRUE(gap.AddRegion(0x11001, r2.data(), r2.size()));
+  EXPECT_FALSE(gap.Read(0x10f00, dst.data(), 0x200));
+  EXPECT_FALSE(gap.Write(0x10f00, src.data(), 0x200));
 }
 
 }  // namespace
