@@ -203,6 +203,7 @@ int TcpPoller::BlockTimeoutMs() {
 
 uint32_t TcpPoller::Poll(uint32_t budget) {
   budget_ = budget;
+  passes_.store(passes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   int timeout = 0;
   if (reactor_.mode() == ProcessingMode::kNotify && idle_passes_ > 0 && !draining_) {
     timeout = BlockTimeoutMs();

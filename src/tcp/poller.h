@@ -60,6 +60,8 @@ class TcpPoller final : public engine::Poller {
   void Kick();
   // Connections currently owned (any thread; exact once the poller is quiescent).
   size_t connection_count() const { return count_.load(std::memory_order_acquire); }
+  // Poll() passes so far (any thread): tests check that an idle notify-mode loop sleeps.
+  uint64_t passes() const { return passes_.load(std::memory_order_relaxed); }
 
   // Reactor thread: listeners and other fds.
   bool AddHandler(int fd, EpollHandler* handler, uint32_t events);
@@ -100,6 +102,7 @@ class TcpPoller final : public engine::Poller {
   bool draining_ = false;
 
   std::atomic<size_t> count_{0};
+  std::atomic<uint64_t> passes_{0};
 };
 
 }  // namespace nvemu::tcp

@@ -3,6 +3,8 @@
 // (C2HData SUCCESS), several queues and hosts at once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -66,6 +68,217 @@ TEST(TcpIo, InCapsuleWriteAndRead) {
   WriteRead(*s.io, 0, 8, 1);  // 4 KiB: fits the 8 KiB in-capsule limit
   EXPECT_EQ(s.io->r2ts(), 0u);
   EXPECT_EQ(s.io->c2h_pdus(), 1u);
+}
+
+TEST(TcpIo, LargeWriteUsesOneR2T) {
+  Session s = Open(TestConfig());
+  ASSERT_NE(s.io, nullptr);
+  WriteRead(*s.io, 100, 128, 2);  // 64 KiB: beyond in-capsule
+  EXPECT_EQ(s.io->r2ts(), 1u);
+  EXPECT_EQ(s.io->h2c_pdus(), 1u);
+}
+
+TEST(TcpIo, R2TSequenceRespectsMaxR2TBytesAndMaxh2cdata) {
+  TargetConfig cfg = TestConfig();
+  cfg.max_r2t_bytes = 16 * 1024;
+  cfg.maxh2cdata = 4096;
+  Session s = Open(cfg);
+  ASSERT_NE(s.io, nullptr);
+  EXPECT_EQ(s.io->maxh2cdata(), 4096u);
+  WriteRead(*s.io, 1000, 256, 3);  // 128 KiB: 8 R2Ts of 16 KiB, 4 H2CData PDUs each
+  EXPECT_EQ(s.io->r2ts(), 8u);
+  EXPECT_EQ(s.io->h2c_pdus(), 32u);
+}
+
+TEST(TcpIo, MaximumTransferAndBeyond) {
+  Session s = Open(TestConfig());
+  ASSERT_NE(s.io, nullptr);
+  const uint32_t mdts_blocks = (512 * 1024) / 512;  // MDTS 7 = 512 KiB
+  WriteRead(*s.io, 0, mdts_blocks, 4);
+  std::vector<uint8_t> big((mdts_blocks + 8) * 512ull);
+  auto r = s.io->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 0, mdts_blocks + 8), {}, big);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(StatusOf(r.value()).ok());
+}
+
+TEST(TcpIo, CommandErrorsTravelAsStatus) {
+  Session s = Open(TestConfig());
+  ASSERT_NE(s.io, nullptr);
+  std::vector<uint8_t> buf(4096);
+  const uint64_t nsze = (64ull << 20) / 512;
+  auto r = s.io->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, nsze - 4, 8), {}, buf);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(StatusOf(r.value()).same_code(sc::kLbaOutOfRange));
+  r = s.io->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 9, 0, 8), {}, buf);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(StatusOf(r.value()).same_code(sc::kInvalidNamespaceOrFormat));
+  // A write whose data goes by R2T but fails: the data is still taken, then the status returned.
+  std::vector<uint8_t> big(64 * 1024);
+  r = s.io->Execute(host::TcpDriver::ReadWriteSqe(kOpWrite, 9, 0, 128), big);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(StatusOf(r.value()).same_code(sc::kInvalidNamespaceOrFormat));
+  // The SGL describes less data than the command moves.
+  r = s.io->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 0, 8), {},
+                    std::span<uint8_t>(buf.data(), 2048));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(StatusOf(r.value()).same_code(sc::kDataSglLengthInvalid));
+  // Flush.
+  Sqe flush{};
+  flush.opc = 0x00;
+  flush.nsid = 1;
+  r = s.io->Execute(flush);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(StatusOf(r.value()).ok());
+  WriteRead(*s.io, 8, 8, 5);  // the queue still works
+}
+
+host::TcpDriverOptions Digests(host::TcpDriverOptions o) {
+  o.header_digest = true;
+  o.data_digest = true;
+  return o;
+}
+
+TEST(TcpIo, HeaderAndDataDigests) {
+  TargetConfig cfg = TestConfig();
+  cfg.max_r2t_bytes = 32 * 1024;
+  Session s = Open(cfg, Digests);
+  ASSERT_NE(s.io, nullptr);
+  EXPECT_TRUE(s.io->header_digest());
+  EXPECT_TRUE(s.io->data_digest());
+  WriteRead(*s.io, 0, 8, 6);     // in-capsule with DDGST
+  WriteRead(*s.io, 64, 256, 7);  // R2T sequence with DDGST on every H2CData
+  auto id = s.driver->IdentifyController();
+  EXPECT_TRUE(id.ok());
+}
+
+host::TcpDriverOptions NoSqFlow(host::TcpDriverOptions o) {
+  o.disable_sq_flow = true;
+  return o;
+}
+
+TEST(TcpIo, SqFlowControlDisabledUsesC2HSuccess) {
+  Session s = Open(TestConfig(), NoSqFlow);
+  ASSERT_NE(s.io, nullptr);
+  auto data = Pattern(8192, 8);
+  auto w = s.io->Execute(host::TcpDriver::ReadWriteSqe(kOpWrite, 1, 0, 16), data);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w.value().sqhd, 0xffff);
+  std::vector<uint8_t> back(8192);
+  auto r = s.io->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 0, 16), {}, back);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(back, data);
+  // The initiator synthesizes the CQE of a SUCCESS C2HData; a real CapsuleResp would carry SQID 1.
+  EXPECT_EQ(r.value().sqid, 0);
+  EXPECT_EQ(r.value().sqhd, 0xffff);
+}
+
+TEST(TcpIo, HostPduAlignmentPadsC2HData) {
+  auto t = StartTarget();
+  ASSERT_TRUE(t);
+  auto d = host::TcpDriver::ConnectAndEnable(DriverOptions(*t));
+  ASSERT_TRUE(d.ok());
+  host::TcpQueueOptions qo;
+  qo.hpda = 7;  // 32-byte aligned data
+  auto q = host::TcpQueue::Open("127.0.0.1", t->port(), qo);
+  ASSERT_TRUE(q.ok());
+  auto c = host::FabricsConnect(*q.value(), DriverOptions(*t), 1, 31, d.value()->cntlid());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(StatusOf(c.value()).ok());
+  WriteRead(*q.value(), 0, 16, 9);
+}
+
+TEST(TcpIo, ManyCommandsInFlight) {
+  Session s = Open(TestConfig(), nullptr, 64);
+  ASSERT_NE(s.io, nullptr);
+  constexpr int kCmds = 48;
+  std::vector<std::vector<uint8_t>> data(kCmds), back(kCmds);
+  for (int i = 0; i < kCmds; ++i) {
+    data[i] = Pattern((i % 2 ? 16 : 64) * 512, 100 + i);  // 8 KiB in-capsule, 32 KiB by R2T
+    auto cid = s.io->Submit(
+        host::TcpDriver::ReadWriteSqe(kOpWrite, 1, i * 64ull, data[i].size() / 512), data[i]);
+    ASSERT_TRUE(cid.ok()) << cid.error().message;
+  }
+  size_t done = 0;
+  while (done < kCmds) {
+    auto p = s.io->Poll(std::chrono::milliseconds(2000));
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    done += s.io->Reap([](const Cqe& c) { EXPECT_TRUE(StatusOf(c).ok()); });
+  }
+  for (int i = 0; i < kCmds; ++i) {
+    back[i].resize(data[i].size());
+    ASSERT_TRUE(
+        s.io->Submit(host::TcpDriver::ReadWriteSqe(kOpRead, 1, i * 64ull, data[i].size() / 512), {},
+                     back[i])
+            .ok());
+  }
+  done = 0;
+  while (done < kCmds) {
+    auto p = s.io->Poll(std::chrono::milliseconds(2000));
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    done += s.io->Reap([](const Cqe& c) { EXPECT_TRUE(StatusOf(c).ok()); });
+  }
+  for (int i = 0; i < kCmds; ++i) EXPECT_EQ(back[i], data[i]) << i;
+}
+
+// Several I/O queues of one controller (on different reactors) and several hosts, concurrently.
+TEST(TcpIo, SeveralQueuesAndHostsAtOnce) {
+  TargetConfig cfg = TestConfig();
+  cfg.reactors = 3;
+  auto t = StartTarget(cfg);
+  ASSERT_TRUE(t);
+  constexpr int kHosts = 2;
+  constexpr int kQueues = 3;
+  std::vector<std::unique_ptr<host::TcpDriver>> drivers;
+  for (int h = 0; h < kHosts; ++h) {
+    auto o = DriverOptions(*t);
+    o.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:host-" + std::to_string(h);
+    auto d = host::TcpDriver::ConnectAndEnable(o);
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    ASSERT_TRUE(d.value()->SetNumberOfQueues(kQueues).ok());
+    for (int q = 1; q <= kQueues; ++q) {
+      auto io = d.value()->ConnectIoQueue(q, 32);
+      ASSERT_TRUE(io.ok()) << io.error().message;
+    }
+    drivers.push_back(std::move(d.value()));
+  }
+  EXPECT_EQ(t->controller_count(), 2u);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int h = 0; h < kHosts; ++h) {
+    for (int q = 1; q <= kQueues; ++q) {
+      threads.emplace_back([&, h, q] {
+        host::TcpQueue& io = *drivers[h]->io_queue(q);
+        const uint64_t base = (h * kQueues + q) * 4096ull;  // disjoint LBA ranges
+        for (int i = 0; i < 40; ++i) {
+          uint32_t nlb = (i % 3 == 0) ? 128 : 8;
+          auto data = Pattern(nlb * 512ull, h * 1000 + q * 100 + i);
+          auto w =
+              io.Execute(host::TcpDriver::ReadWriteSqe(kOpWrite, 1, base + i * 128, nlb), data);
+          std::vector<uint8_t> back(data.size());
+          auto r =
+              io.Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, base + i * 128, nlb), {}, back);
+          if (!w.ok() || !r.ok() || !StatusOf(w.value()).ok() || !StatusOf(r.value()).ok() ||
+              back != data) {
+            ++failures;
+          }
+        }
+      });
+    }
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  // The two controllers share the namespace: host 1 reads what host 0 wrote.
+  std::vector<uint8_t> a(4096), b(4096);
+  ASSERT_TRUE(drivers[0]
+                  ->io_queue(1)
+                  ->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 4096, 8), {}, a)
+                  .ok());
+  ASSERT_TRUE(drivers[1]
+                  ->io_queue(2)
+                  ->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 4096, 8), {}, b)
+                  .ok());
+  EXPECT_EQ(a, b);
+  EXPECT_TRUE(std::any_of(a.begin(), a.end(), [](uint8_t x) { return x != 0; }));
 }
 
 }  // namespace
