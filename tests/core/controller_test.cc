@@ -1127,13 +1127,17 @@ TEST_F(ControllerTest, UnknownIoOpcodeIsInvalidOpcode) {
   }
 }
 
-TEST_F(ControllerTest, FusedIoCommandIsRejected) {
-  // Read is never part of a fused operation (NVMe Base 2.0, 3.4.2: Compare and Write only).
+// NVMe Base 2.0, 3.4.2: the only fused operation is Compare (FUSE 01b) + Write (FUSE 10b).
+TEST_F(ControllerTest, FusedIoCommandErrors) {
   MemoryChannel ch(512);
-  EXPECT_EQ(Io(kOpRead, 1, 0, 0, &ch, false, /*flags=FUSE first*/ 0x01), sc::kInvalidField);
-  EXPECT_FALSE(Io(kOpRead, 1, 0, 0, &ch, false, /*flags=FUSE second*/ 0x02).ok());
-  // A lone second command of a fused Compare and Write does not execute.
-  EXPECT_FALSE(Io(kOpWrite, 1, 0, 0, &ch, false, /*flags=FUSE second*/ 0x02).ok());
+  // A Read is never the first command of a fused operation.
+  EXPECT_EQ(Io(kOpRead, 1, 0, 0, &ch, false, /*FUSE first*/ 0x01), sc::kInvalidField);
+  // The second command after a failed first: Command Aborted due to Failed Fused Command.
+  EXPECT_EQ(Io(kOpWrite, 1, 0, 0, &ch, false, /*FUSE second*/ 0x02), sc::kAbortFailedFused);
+  // A second command without a first: Command Aborted due to Missing Fused Command.
+  EXPECT_EQ(Io(kOpWrite, 1, 0, 0, &ch, false, /*FUSE second*/ 0x02), sc::kAbortMissingFused);
+  // FUSE 11b is reserved.
+  EXPECT_EQ(Io(kOpRead, 1, 0, 0, &ch, false, 0x03), sc::kInvalidField);
   EXPECT_EQ(ch.transferred, 0u);
 }
 
