@@ -89,9 +89,12 @@ void AdminStatePersist(Controller& ctrl) {
   });
 }
 
+// A condition raises its SMART event when it appears (0 -> 1), not again while it persists.
 void CheckHealth(Controller& ctrl) {
   AdminState& a = ctrl.admin_state();
-  uint8_t w = a.health.CriticalWarning(a.features.temp_over, a.features.temp_under);
+  uint8_t now = a.health.CriticalWarning(a.features.temp_over, a.features.temp_under);
+  uint8_t w = now & ~a.warnings_seen;
+  a.warnings_seen = now;
   if (w & NVME_SMART_CRIT_TEMPERATURE) {
     ctrl.async_events().Post(
         AsyncEvent{AsyncEventType::kSmartHealth, kAenSmartTemperature, kLogSmartHealth});

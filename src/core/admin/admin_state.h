@@ -81,6 +81,8 @@ struct AdminState {
   // Changed Namespace List (log 04h): NSIDs changed since the log was last read.
   std::vector<uint32_t> changed_namespaces;
   uint64_t last_keep_alive_ns = 0;
+  // Critical warning bits already reported: SMART events are edge triggered (CheckHealth).
+  uint8_t warnings_seen = 0;
 
   std::mutex abort_mu;
   std::vector<AbortMarker> abort_markers;  // GUARDED_BY(abort_mu)

@@ -1,0 +1,103 @@
+// Get Log Page (NVMe Base 2.0, 5.16): NUMD/LPO/RAE, unsupported pages, and the contents of logs
+// 01h (Error Information), 02h (SMART / Health) and 05h (Commands Supported and Effects).
+#include "admin_fixture.h"
+
+namespace nvemu::admin_test {
+namespace {
+
+uint64_t Lo64(const uint8_t (&v)[16]) {
+  uint64_t x;
+  std::memcpy(&x, v, 8);
+  return x;
+}
+
+TEST_F(AdminTest, GetLogPageOffsetsAndErrors) {
+  Start();
+  std::vector<uint8_t> whole, part;
+  ASSERT_EQ(GetLog(0x05, 4096, &whole), st::kSuccess);
+  ASSERT_EQ(GetLog(0x05, 64, &part, 1024), st::kSuccess) << "LPO 1024, NUMD 15";
+  EXPECT_TRUE(std::equal(part.begin(), part.end(), whole.begin() + 1024));
+  EXPECT_EQ(GetLog(0x05, 64, &part, 2), st::kInvalidField) << "LPO not dword aligned";
+  EXPECT_EQ(GetLog(0x02, 64, &part, 512), st::kInvalidField) << "LPO beyond the SMART log";
+  EXPECT_EQ(GetLog(0x02, 64, &part, 0, false, 0xffffffff, 1u << 23), st::kInvalidField)
+      << "index offsets (OT) are not supported";
+  for (uint8_t lid : {0x00, 0x07, 0x0c, 0x70, 0xc0}) {
+    EXPECT_EQ(GetLog(lid, 512, &part), st::kInvalidLogPage) << +lid;
+  }
+  EXPECT_EQ(GetLog(0x02, 512, &part, 0, false, 1), st::kInvalidField)
+      << "SMART is controller-wide (LPA bit 0 = 0)";
+  EXPECT_EQ(GetLog(0x05, 4096, &part, 0, false, 0, 2u << 24), st::kInvalidField) << "CSI 2";
+  // A request longer than the page reads zeroes past its end.
+  ASSERT_EQ(GetLog(0x02, 1024, &part), st::kSuccess);
+  EXPECT_TRUE(std::all_of(part.begin() + 512, part.end(), [](uint8_t b) { return b == 0; }));
+}
+
+TEST_F(AdminTest, CommandsSupportedAndEffects) {
+  Start();
+  auto log = Log<nvme_cmd_effects_log>(0x05);
+  for (uint8_t opc : {0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x10, 0x11,
+                      0x14, 0x15, 0x18, 0x80}) {
+    EXPECT_EQ(log.acs[opc] & 1, 1u) << "admin opcode " << +opc;
+  }
+  EXPECT_EQ(log.acs[0x03], 0u) << "reserved opcode";
+  EXPECT_EQ(log.acs[0x80] & 0x6, 0x6u) << "Format NVM: LBCC and NCC";
+  EXPECT_EQ(log.acs[0x15] & 0x8, 0x8u) << "Namespace Attachment: NIC";
+  EXPECT_EQ(log.iocs[0x01], 0x3u) << "Write: CSUPP | LBCC";
+  EXPECT_EQ(log.iocs[0x02], 0x1u) << "Read: CSUPP";
+  EXPECT_EQ(log.iocs[0x7f], 0u);
+}
+
+TEST_F(AdminTest, SmartHealthCountsIoTimeAndTemperature) {
+  Start();
+  DmaBuffer b = Alloc(64 * 1024);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Io(op::kWrite, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
+  ASSERT_EQ(Io(op::kRead, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
+  clock().Advance(2 * 3600 * 1'000'000'000ull + 1);
+  ctrl().admin_state().health.set_temperature(330);
+  auto log = Log<nvme_smart_log>(0x02);
+  EXPECT_EQ(Lo64(log.host_writes), 3u);
+  EXPECT_EQ(Lo64(log.host_reads), 1u);
+  EXPECT_EQ(Lo64(log.data_units_written), 1u) << "384 units of 512 B, in thousands rounded up";
+  EXPECT_EQ(Lo64(log.data_units_read), 1u);
+  EXPECT_EQ(Lo64(log.power_on_hours), 2u);
+  EXPECT_EQ(Lo64(log.power_cycles), 1u);
+  EXPECT_EQ(Lo64(log.unsafe_shutdowns), 0u);
+  EXPECT_EQ(log.temperature[0] | log.temperature[1] << 8, 330);
+  EXPECT_EQ(log.avail_spare, 100);
+  EXPECT_EQ(log.spare_thresh, 10);
+  EXPECT_EQ(log.critical_warning, 0);
+  // Over the threshold and below the spare threshold: critical warning bits 1 and 0.
+  ctrl().admin_state().health.set_available_spare(5);
+  ASSERT_EQ(Code(SetFeature(0x04, 320)), st::kSuccess);
+  log = Log<nvme_smart_log>(0x02);
+  EXPECT_EQ(log.critical_warning, 0x3);
+  // 2000 writes of 1000 x 512 B: exactly 2000 data units... of which the first 3 already counted.
+  EXPECT_EQ(Lo64(log.media_errors), 0u);
+}
+
+TEST_F(AdminTest, ErrorInformationLogRecordsFailedCommands) {
+  Start();
+  std::vector<uint8_t> v;
+  ASSERT_EQ(Identify(0x04, 0, &v), st::kInvalidField);  // fails at CDW10 byte 0
+  DmaBuffer b = Alloc(4096);
+  uint64_t beyond = (16ull << 20) / 512;
+  ASSERT_EQ(Io(op::kRead, 1, beyond, 1, &b, 512), st::kLbaOutOfRange);
+  std::vector<uint8_t> page;
+  ASSERT_EQ(GetLog(0x01, 4096, &page), st::kSuccess);
+  auto* e = reinterpret_cast<const nvme_error_log_page*>(page.data());
+  // Newest first: the read, then the Identify.
+  EXPECT_EQ(e[0].error_count, 2u);
+  EXPECT_EQ(e[0].sqid, 1);
+  EXPECT_EQ((e[0].status_field >> 1) & 0x7ff, st::kLbaOutOfRange);
+  EXPECT_EQ(e[0].lba, beyond);
+  EXPECT_EQ(e[0].nsid, 1u);
+  EXPECT_EQ(e[1].error_count, 1u);
+  EXPECT_EQ(e[1].sqid, 0);
+  EXPECT_EQ((e[1].status_field >> 1) & 0x7ff, st::kInvalidField);
+  EXPECT_EQ(e[1].parm_error_location, 40) << "CDW10 byte 0 (CNS)";
+  EXPECT_EQ(e[2].error_count, 0u) << "unused entries";
+  EXPECT_EQ(Lo64(Log<nvme_smart_log>(0x02).num_err_log_entries), 2u);
+}
+
+}  // namespace
+}  // namespace nvemu::admin_test
