@@ -130,7 +130,14 @@ uint32_t PcieDeviceImpl::ConfigRead(uint16_t offset, unsigned size) {
 
 void PcieDeviceImpl::ConfigWrite(uint16_t offset, unsigned size, uint32_t value) {
   std::lock_guard<std::mutex> lock(control_mu_);
+  bool could_dma = config_space_.BusMasterEnabled();
   config_space_.Write(offset, size, value);
+  // Doorbells accepted while bus mastering was off (Command.BME = 0, or D3hot) are served once it
+  // is back: wake every reactor so a sleeping one fetches them.
+  if (!could_dma && config_space_.BusMasterEnabled()) {
+    admin_reactor_->Notify();
+    for (auto& r : io_reactors_) r->Notify();
+  }
 }
 
 uint64_t PcieDeviceImpl::MmioRead(uint64_t offset, unsigned size) {

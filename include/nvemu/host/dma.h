@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 
 #include "nvemu/host_memory.h"
 #include "nvemu/status.h"
@@ -43,7 +44,10 @@ class DmaArena {
  private:
   const uint64_t base_;
   const size_t size_;
-  std::unique_ptr<uint8_t[]> storage_;
+  struct AlignedDelete {
+    void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t(4096)); }
+  };
+  std::unique_ptr<uint8_t[], AlignedDelete> storage_;
   RegionHostMemory memory_;
   mutable std::mutex mu_;
   std::map<uint64_t, size_t> free_;  // offset -> length, GUARDED_BY(mu_)
