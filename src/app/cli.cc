@@ -6,6 +6,7 @@
 
 #include "app/cli_options.h"
 #include "app/commands.h"
+#include "app/log_cmd.h"
 #include "app/logging.h"
 #include "app/size_parse.h"
 
@@ -65,6 +66,23 @@ void AddIdentify(CLI::App& app, IdentifyArgs& a) {
   identify->add_flag("--json", a.json, "print JSON (nvme-cli's field names) instead of text");
 }
 
+// `nvemu log` (app/log_cmd.h): the admin command set's log pages.
+struct LogArgs {
+  ConfigOverrides overrides;
+  std::vector<std::string> pages;
+};
+
+void AddLog(CLI::App& app, LogArgs& a) {
+  CLI::App* log = app.add_subcommand(
+      "log",
+      "Start an in-process controller and print its log pages (error, SMART / health, firmware "
+      "slots, changed namespaces, commands supported and effects, device self-test)");
+  log->fallthrough();
+  AddConfigOptions(*log, a.overrides);
+  log->add_option("-p,--page", a.pages, "log pages to print (default: all)")
+      ->check(CLI::IsMember(kLogPageNames));
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -81,6 +99,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   IdentifyArgs identify;
   AddDemo(app, demo);
   AddIdentify(app, identify);
+  LogArgs log;
+  AddLog(app, log);
 
   try {
     app.parse(argc, argv);
@@ -92,6 +112,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   bool is_demo = app.got_subcommand("demo");
   auto level = ParseLogLevel(log_level.empty() ? (is_demo ? "info" : "warn") : log_level);
   SetupLogging(*level);
+  if (app.got_subcommand("log")) return LogCommand(log.overrides, log.pages, out, err);
   if (is_demo) return DemoCommand(demo.overrides, demo.options, demo.json, out, err);
   return IdentifyCommand(identify.overrides, identify.nsid, identify.json, out, err);
 }
