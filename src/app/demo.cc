@@ -234,7 +234,14 @@ Result<void> Demo::ExerciseNamespace(uint32_t nsid, const nvme_id_ns& id) {
   ns.nsid = nsid;
   // Configured namespaces are NSIDs 1..N in order (config.h).
   if (nsid <= config_.namespaces.size()) ns.backend = config_.namespaces[nsid - 1].backend;
-  ns.lba_size = 1u << id.lbaf[InUseLbaFormat(id)].ds;
+  const nvme_lbaf& format = id.lbaf[InUseLbaFormat(id)];
+  ns.lba_size = 1u << format.ds;
+  if (format.ms != 0) {
+    return Error{
+        fmt::format("namespace {}: its LBA format has {} bytes of metadata per LBA; the demo "
+                    "does not transfer metadata yet (use metadata_size = 0)",
+                    nsid, format.ms)};
+  }
   uint64_t region = id.nsze / queues_.size();
   if (region == 0) {
     return Error{fmt::format("namespace {} has {} LBAs, fewer than the {} queues", nsid, id.nsze,

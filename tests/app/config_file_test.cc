@@ -231,8 +231,8 @@ TEST(ConfigFileErrors, ValidateRulesAreReportedAtTheKey) {
   EXPECT_THAT(ErrorOf("[[namespace]]\nsize = 1000\n"),
               HasSubstr("test.toml:2:8: namespace[1].size: size 1000 is not a non-zero multiple "
                         "of 512"));
-  EXPECT_THAT(ErrorOf("[[namespace]]\nmetadata_size = 8\n"),
-              HasSubstr("namespace[1].metadata_size: metadata_size 8"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\nmetadata_size = 7\n"),
+              HasSubstr("test.toml:2:17: namespace[1].metadata_size: metadata_size 7"));
   EXPECT_THAT(ErrorOf("[controller]\nmpsmin = 3\nmpsmax = 2\n"),
               HasSubstr("test.toml:2:10: controller.mpsmin: mpsmin 3 / mpsmax 2 invalid"));
 }
