@@ -77,9 +77,8 @@ TEST_F(IdentifyTest, ControllerFieldsFollowConfiguration) {
   EXPECT_EQ(std::string(id.subnqn, strnlen(id.subnqn, sizeof(id.subnqn))),
             "nqn.2026-11.dev.nvemu:conformance");
   EXPECT_EQ(id.subnqn[sizeof(id.subnqn) - 1], 0);
-  // Capabilities the controller does not implement are not advertised.
-  EXPECT_EQ(id.sgls & 3, 0u) << "SGLs are not supported (PSDT != 0 is rejected)";
-  EXPECT_EQ(id.fuses & 1, 0) << "fused Compare and Write is not supported";
+  // SGLS and FUSES must match what the I/O path does: conf_io_test.cc (SglDataPointer,
+  // FusedOperations) checks both directions.
   // The library helper sees the same data.
   auto lib = drv().IdentifyController();
   ASSERT_OK(lib);

@@ -449,32 +449,121 @@ TEST_F(IoTest, PrpOutsideHostMemoryIsDataTransferError) {
   EXPECT_EQ(RoundTrip(q_, 1, 0, 8, 512, 15), "") << "the queue keeps working";
 }
 
-TEST_F(IoTest, SglPsdtIsInvalidField) {
+TEST_F(IoTest, SglDataPointer) {
+  // 4.1.2: PSDT selects PRPs (00b) or SGLs (01b, 10b); 11b is reserved. Without SGL support
+  // (Identify SGLS bits 1:0 = 00b) any PSDT other than 00b is an Invalid Field.
+  auto id = drv().IdentifyController();
+  ASSERT_OK(id);
   DmaBuffer b = Alloc(kPage);
-  for (uint8_t psdt : {1, 2, 3}) {
-    Sqe s = ReadCmd(1, 0, 8);
-    s.flags = static_cast<uint8_t>(psdt << 6);
-    s.prp1 = b.addr;
-    EXPECT_STATUS(Raw(s), sc::kInvalidField) << "PSDT " << +psdt;
-    s.opc = io::kWrite;
-    EXPECT_STATUS(Raw(s), sc::kInvalidField) << "PSDT " << +psdt;
+  if ((id->sgls & 3) == 0) {
+    for (uint8_t psdt : {1, 2, 3}) {
+      Sqe s = ReadCmd(1, 0, 8);
+      s.flags = static_cast<uint8_t>(psdt << 6);
+      s.prp1 = b.addr;
+      EXPECT_STATUS(Raw(s), sc::kInvalidField) << "PSDT " << +psdt;
+      s.opc = io::kWrite;
+      EXPECT_STATUS(Raw(s), sc::kInvalidField) << "PSDT " << +psdt;
+    }
+    return;
   }
+  // SGL1 in DPTR: address (bytes 0-7), length (8-11), SGL identifier (byte 15: type << 4 |
+  // subtype). One Data Block descriptor (type 0h, subtype 0h) describing the whole transfer.
+  auto sgl = [](Sqe s, uint64_t addr, uint32_t len, uint8_t type = 0) {
+    s.flags = 1u << 6;
+    s.prp1 = addr;
+    s.prp2 = len | (uint64_t{static_cast<uint8_t>(type << 4)} << 56);
+    return s;
+  };
+  FillPattern(b.ptr, kPage, 17, 0);
+  ASSERT_SUCCESS(Raw(sgl(WriteCmd(1, 500, 8), b.addr, kPage)));
+  ExpectThroughLibrary(500, kPage, 17);
+  std::memset(b.ptr, 0, kPage);
+  ASSERT_SUCCESS(Raw(sgl(ReadCmd(1, 500, 8), b.addr, kPage)));
+  EXPECT_EQ(CheckPattern(b.ptr, kPage, 17, 0), -1);
+  // Fewer bytes described than the command moves.
+  EXPECT_STATUS(Raw(sgl(ReadCmd(1, 500, 8), b.addr, kPage - 512)), sc::kDataSglLengthInvalid);
+  // Vendor specific descriptor type Fh is not supported.
+  EXPECT_STATUS(Raw(sgl(ReadCmd(1, 500, 8), b.addr, kPage, 0xf)), sc::kSglTypeInvalid);
+  // Data outside host memory.
+  EXPECT_STATUS(Raw(sgl(ReadCmd(1, 500, 8), 0x3000, kPage)), sc::kDataTransferError);
+  // PSDT 11b is reserved.
+  Sqe s = ReadCmd(1, 500, 8);
+  s.flags = 3u << 6;
+  s.prp1 = b.addr;
+  EXPECT_STATUS(Raw(s), sc::kInvalidField);
 }
 
-TEST_F(IoTest, FusedOperationIsInvalidField) {
+TEST_F(IoTest, FusedOperations) {
+  // 3.4.2 Fused Operations. Without support (Identify FUSES bit 0 = 0) every FUSE value other
+  // than 00b is an Invalid Field.
+  auto id = drv().IdentifyController();
+  ASSERT_OK(id);
   DmaBuffer b = Alloc(kPage);
-  for (uint8_t fuse : {1, 2, 3}) {
-    Sqe s = ReadCmd(1, 0, 8);
+  auto fused = [&](uint8_t opc, uint8_t fuse, uint64_t slba = 600) {
+    Sqe s = RwCmd(opc, 1, slba, 8);
+    if (opc == io::kFlush) s = Cmd(io::kFlush, 1);
     s.flags = fuse;
     s.prp1 = b.addr;
-    EXPECT_STATUS(Raw(s), sc::kInvalidField) << "FUSE " << +fuse << " Read";
-    s.opc = io::kWrite;
-    EXPECT_STATUS(Raw(s), sc::kInvalidField) << "FUSE " << +fuse << " Write";
-    EXPECT_STATUS(Raw(Sqe{Cmd(io::kFlush, 1)}), sc::kSuccess);
-    Sqe f = Cmd(io::kFlush, 1);
-    f.flags = fuse;
-    EXPECT_STATUS(Raw(f), sc::kInvalidField) << "FUSE " << +fuse << " Flush";
+    return s;
+  };
+  if ((id->fuses & 1) == 0) {
+    for (uint8_t fuse : {1, 2, 3}) {
+      for (uint8_t opc : {io::kRead, io::kWrite, io::kFlush}) {
+        EXPECT_STATUS(Raw(fused(opc, fuse)), sc::kInvalidField)
+            << "FUSE " << +fuse << " opcode " << +opc;
+      }
+    }
+    return;
   }
+  constexpr uint8_t kCompare = 0x05;
+  // FUSE 11b is reserved.
+  EXPECT_STATUS(Raw(fused(io::kRead, 3)), sc::kInvalidField);
+  EXPECT_STATUS(Raw(fused(io::kFlush, 3)), sc::kInvalidField);
+  // A second command without a first one.
+  EXPECT_STATUS(Raw(fused(io::kWrite, 2)), sc::kAbortMissingFused);
+  // A first command that is not Compare fails; its second is aborted as Failed Fused.
+  ASSERT_OK(q_->Submit(fused(io::kRead, 1), nullptr, 0, 0, /*ring=*/false));
+  ASSERT_OK(q_->Submit(fused(io::kWrite, 2), nullptr, 0, 0, /*ring=*/false));
+  q_->Ring();
+  std::vector<Cqe> done;
+  ASSERT_TRUE(WaitUntil([&] {
+    q_->Reap([&](const Cqe& c) { done.push_back(c); });
+    return done.size() == 2;
+  }));
+  EXPECT_TRUE(StatusOf(done[0]).same_code(sc::kInvalidField)) << StatusOf(done[0]).ToString();
+  EXPECT_TRUE(StatusOf(done[1]).same_code(sc::kAbortFailedFused)) << StatusOf(done[1]).ToString();
+
+  // Compare and Write: a matching Compare lets the Write through; a mismatch aborts it.
+  FillPattern(b.ptr, kPage, 18, 0);
+  ASSERT_SUCCESS(Raw(fused(io::kWrite, 0)));
+  auto pair = [&](uint64_t compare_stream, uint64_t write_stream) {
+    DmaBuffer cmp = Alloc(kPage), wr = Alloc(kPage);
+    FillPattern(cmp.ptr, kPage, compare_stream, 0);
+    FillPattern(wr.ptr, kPage, write_stream, 0);
+    Sqe c = RwCmd(kCompare, 1, 600, 8), w = WriteCmd(1, 600, 8);
+    c.flags = 1;
+    w.flags = 2;
+    std::vector<Cqe> out;
+    EXPECT_TRUE(q_->Submit(c, &cmp, kPage, 0, false).ok());
+    EXPECT_TRUE(q_->Submit(w, &wr, kPage, 0, false).ok());
+    q_->Ring();
+    EXPECT_TRUE(WaitUntil([&] {
+      q_->Reap([&](const Cqe& e) { out.push_back(e); });
+      return out.size() == 2;
+    }));
+    return out;
+  };
+  auto ok = pair(18, 19);
+  ASSERT_EQ(ok.size(), 2u);
+  EXPECT_TRUE(StatusOf(ok[0]).ok()) << "Compare: " << StatusOf(ok[0]).ToString();
+  EXPECT_TRUE(StatusOf(ok[1]).ok()) << "Write: " << StatusOf(ok[1]).ToString();
+  ExpectThroughLibrary(600, kPage, 19);
+  auto bad = pair(18, 20);  // the data is now stream 19: the Compare fails
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_TRUE(StatusOf(bad[0]).same_code(Status::Media(0x85)))
+      << "Compare Failure expected, got " << StatusOf(bad[0]).ToString();
+  EXPECT_TRUE(StatusOf(bad[1]).same_code(sc::kAbortFailedFused)) << StatusOf(bad[1]).ToString();
+  ExpectThroughLibrary(600, kPage, 19);
 }
 
 // ---- Namespaces ----
