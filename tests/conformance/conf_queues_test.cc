@@ -527,5 +527,39 @@ TEST_F(QueuesTest, InvalidDoorbellWriteReportedAsAsyncEvent) {
   EXPECT_EQ((c->dw0 >> 16) & 0xff, 1u) << "Log Page: Error Information";
 }
 
+TEST_F(QueuesTest, AsyncEventMaskedUntilErrorLogRead) {
+  // 5.2.1: after an Error event is reported, further Error events are masked until the host reads
+  // the Error Information log page with RAE = 0.
+  IoQueue* q = MakeQueue(1, 16);
+  ASSERT_NE(q, nullptr);
+  IoQueue& aq = drv().admin_queue();
+  auto aer1 = aq.Submit(Cmd(0x0c));
+  ASSERT_OK(aer1);
+  dev().MmioWrite(0x1000 + uint64_t{2 * 9} * DoorbellStride(), 4, 1);  // no SQ 9
+  auto c1 = aq.Wait(*aer1, kTimeout);
+  ASSERT_SUCCESS(c1);
+  EXPECT_EQ((c1->dw0 >> 8) & 0xff, 0u) << "Write to Invalid Doorbell Register";
+
+  auto aer2 = aq.Submit(Cmd(0x0c));
+  ASSERT_OK(aer2);
+  dev().MmioWrite(0x1000 + 2 * DoorbellStride(), 4, 16);  // SQ 1 tail == its size
+  EXPECT_FALSE(aq.Wait(*aer2, kQuiet).ok()) << "Error events not masked before the log is read";
+
+  DmaBuffer log = Alloc(4096);
+  Sqe glp = Cmd(0x02, 0xffffffff);
+  glp.cdw10 = 0x01 | ((64 / 4 - 1) << 16);  // Error Information, one 64-byte entry, RAE = 0
+  auto cid = aq.Submit(glp, &log, 64);
+  ASSERT_OK(cid);
+  ASSERT_SUCCESS(aq.Wait(*cid, kTimeout));
+
+  dev().MmioWrite(0x1000 + 2 * DoorbellStride(), 4, 17);  // again, now unmasked
+  auto c2 = aq.Wait(*aer2, kTimeout);
+  ASSERT_SUCCESS(c2);
+  EXPECT_EQ(c2->dw0 & 0x7, 0u) << "Error status";
+  EXPECT_EQ((c2->dw0 >> 8) & 0xff, 1u) << "Invalid Doorbell Write Value";
+  EXPECT_EQ((c2->dw0 >> 16) & 0xff, 1u) << "Log Page: Error Information";
+  EXPECT_EQ(RoundTrip(q, 1, 0, 1, 512, 3), "") << "the queue still works";
+}
+
 }  // namespace
 }  // namespace nvemu::conformance
