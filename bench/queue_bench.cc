@@ -32,7 +32,7 @@ class NullSink final : public InterruptSink {
 // One controller, one SQ/CQ pair in host memory, a QueueGroup polled by the caller.
 class Rig {
  public:
-  Rig(BackendKind backend, uint8_t opc, uint32_t block)
+  Rig(BackendKind backend, uint8_t opc, uint32_t block, uint64_t ns_bytes = 64ull << 20)
       : host_(std::make_unique<uint8_t[]>(kHostBytes)),
         config_space_(ConfigSpaceParams{.bar0_size = 0x4000,
                                         .msix_vectors = 1,
@@ -42,14 +42,15 @@ class Rig {
     memory_.AddRegion(kHostBase, host_.get(), kHostBytes);
     ControllerConfig c;
     c.namespaces[0].backend = backend;
-    c.namespaces[0].size_bytes = 64ull << 20;
+    c.namespaces[0].size_bytes = ns_bytes;
     c.namespaces[0].lba_size = 4096;
     config_ = c;
     subsystem_ = std::move(Subsystem::Create(config_).value());
     ctrl_ = std::make_unique<Controller>(config_, *subsystem_, 0, clock_);
-    // Reads should copy real memory: write the LBAs the commands use (first 8 MiB).
+    // Reads should copy real memory: write the LBAs the commands use (first 8 MiB, or all).
     std::vector<uint8_t> fill(1 << 20, 0x5a);
-    for (uint64_t off = 0; off < (8u << 20); off += fill.size()) {
+    const uint64_t fill_bytes = ns_bytes > (64ull << 20) ? ns_bytes : (8ull << 20);
+    for (uint64_t off = 0; off < fill_bytes; off += fill.size()) {
       (void)ctrl_->GetNamespace(1)->backend().Write(off, fill.data(), fill.size());
     }
     config_space_.Write(0x04, 2, 0x6);  // Memory Space + Bus Master Enable
@@ -97,6 +98,20 @@ class Rig {
       std::memcpy(host_.get() + kCqBytes + uint64_t{i} * 64, &sqe, 64);
     }
   }
+  // Gives the next `n` SQ entries uniformly random 4 KiB-aligned LBAs over the namespace (a
+  // random-read workload over a namespace larger than the caches).
+  void Randomize(uint32_t n, uint64_t blocks) {
+    for (uint32_t i = 0; i < n; ++i) {
+      rng_ ^= rng_ >> 12;
+      rng_ ^= rng_ << 25;
+      rng_ ^= rng_ >> 27;
+      const uint64_t b = static_cast<uint64_t>(
+          (static_cast<unsigned __int128>(rng_ * 0x2545F4914F6CDD1Dull) * blocks) >> 64);
+      uint8_t* slot = host_.get() + kCqBytes + uint64_t{(tail_ + i) % kEntries} * 64;
+      const uint32_t lba = static_cast<uint32_t>(b);
+      std::memcpy(slot + 40, &lba, 4);  // CDW10: SLBA (4 KiB LBAs)
+    }
+  }
   // Submits `n` entries, polls them, consumes their completions. Returns the entries processed.
   uint32_t Cycle(uint32_t n) {
     tail_ = (tail_ + n) % kEntries;
@@ -128,6 +143,7 @@ class Rig {
   std::atomic<uint32_t> sq_tail_{0};
   std::atomic<uint32_t> cq_head_{0};
   uint32_t tail_ = 0;
+  uint64_t rng_ = 88172645463325252ull;
 };
 
 constexpr uint8_t kFlush = 0x00, kWrite = 0x01, kRead = 0x02;
@@ -153,6 +169,20 @@ void BM_Read4kRam(benchmark::State& s) { Run(s, BackendKind::kRam, kRead, 4096);
 void BM_Write4kRam(benchmark::State& s) { Run(s, BackendKind::kRam, kWrite, 4096); }
 // 128 KiB read through a PRP list, RAM backend.
 void BM_Read128kRam(benchmark::State& s) { Run(s, BackendKind::kRam, kRead, 128 * 1024); }
+
+// 4 KiB random reads over a 1 GiB RAM namespace (written first): the device side of
+// `nvemu perf --pattern randread` without the host thread; compare with the copy limit.
+void BM_RandRead4kRam1GiB(benchmark::State& state) {
+  const uint64_t ns = 1ull << 30;
+  Rig rig(BackendKind::kRam, kRead, 4096, ns);
+  const uint32_t batch = static_cast<uint32_t>(state.range(0));
+  for (auto _ : state) {
+    rig.Randomize(batch, ns / 4096);  // a few ns per entry
+    benchmark::DoNotOptimize(rig.Cycle(batch));
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_RandRead4kRam1GiB)->Arg(32);
 
 BENCHMARK(BM_FetchPostFlushNull)->Arg(1)->Arg(32)->Arg(256);
 BENCHMARK(BM_Read4kNull)->Arg(1)->Arg(32);

@@ -69,6 +69,14 @@ class Backend {
   virtual IoStatus DeallocateMetadata(uint64_t off, uint64_t len);
   // Bytes of the data image that hold written data (for Identify Namespace NUSE).
   virtual uint64_t AllocatedBytes() const = 0;
+  // Performance hint: the queue engine is about to Read (or Write) [off, off+len). A backend whose
+  // data lives in memory may start fetching it (software prefetch); the default does nothing.
+  // Must not block, allocate or fail; any range is allowed.
+  virtual void Prefetch(uint64_t off, size_t len, bool write) {
+    (void)off;
+    (void)len;
+    (void)write;
+  }
   // "ram", "file" or "null", for logs and the CLI.
   virtual const char* Kind() const = 0;
 };

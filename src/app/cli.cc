@@ -8,6 +8,7 @@
 #include "app/commands.h"
 #include "app/log_cmd.h"
 #include "app/logging.h"
+#include "app/perf_cli.h"
 #include "app/size_parse.h"
 
 #ifndef NVEMU_VERSION
@@ -101,6 +102,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddIdentify(app, identify);
   LogArgs log;
   AddLog(app, log);
+  PerfArgs perf;
+  AddPerf(app, perf);
 
   try {
     app.parse(argc, argv);
@@ -113,6 +116,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   auto level = ParseLogLevel(log_level.empty() ? (is_demo ? "info" : "warn") : log_level);
   SetupLogging(*level);
   if (app.got_subcommand("log")) return LogCommand(log.overrides, log.pages, out, err);
+  if (app.got_subcommand("perf")) return PerfCommand(perf, out, err);
   if (is_demo) return DemoCommand(demo.overrides, demo.options, demo.json, out, err);
   return IdentifyCommand(identify.overrides, identify.nsid, identify.json, out, err);
 }

@@ -4,7 +4,8 @@
 // buffer and writes into it. An in-process emulated controller cannot move data faster than this,
 // so `nvemu perf` prints achieved / limit.
 //
-// Threading: runs on the calling thread; allocates (and touches) `range` bytes for its duration.
+// Threading: copies on the calling thread while a second thread spins (as the host thread polls
+// during the I/O run); allocates (and touches) `range` bytes for its duration.
 #pragma once
 
 #include <cstdint>

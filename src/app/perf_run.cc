@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -118,10 +119,27 @@ struct Window {
   bool timed = true;
 };
 
-void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w) {
+// Called by the first host thread when the measured window opens and closes (engine counter
+// snapshots): a thread that polls anyway sees the edges on time, whatever the scheduler does to
+// sleeping threads (under SCHED_FIFO the monitor may not run for a while).
+struct WindowEdges {
+  std::function<void()> opened;
+  std::function<void()> closed;
+};
+
+void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdges* edges) {
+  bool opened = false, closed = false;
   for (;;) {
     uint64_t now = NowNs();
+    if (edges != nullptr && !opened && now >= w.start) {
+      opened = true;
+      edges->opened();
+    }
     if (w.timed && now >= w.end) {
+      if (edges != nullptr && !closed) {
+        closed = true;
+        edges->closed();
+      }
       for (QueueJob* j : jobs) j->StopSubmitting();
     }
     const bool record = now >= w.start && now < w.end;
@@ -132,7 +150,10 @@ void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w) {
       j->Submit(now);
       done &= j->Done();
     }
-    if (done) return;
+    if (done) {
+      if (edges != nullptr && !closed) edges->closed();
+      return;
+    }
   }
 }
 
@@ -311,35 +332,40 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   w.end = w.timed ? w.start + static_cast<uint64_t>(o.time_s * 1e9) : UINT64_MAX;
   std::vector<std::vector<QueueJob*>> per_thread(o.threads);
   for (uint32_t i = 0; i < o.queues; ++i) per_thread[i % o.threads].push_back(jobs[i].get());
+  std::vector<ReactorResult> before, after;
+  uint64_t irq_before = 0, irq_after = 0;
+  WindowEdges edges{[&] {
+                      before = SnapshotReactors(impl);
+                      irq_before = HostInterrupts(drv, queues);
+                    },
+                    [&] {
+                      after = SnapshotReactors(impl);
+                      irq_after = HostInterrupts(drv, queues);
+                    }};
   std::vector<std::thread> threads;
   std::atomic<uint32_t> running{o.threads};
-  for (auto& mine : per_thread) {
-    threads.emplace_back([&, mine] {
-      DriveQueues(mine, w);
+  for (size_t t = 0; t < per_thread.size(); ++t) {
+    threads.emplace_back([&, t] {
+      DriveQueues(per_thread[t], w, t == 0 ? &edges : nullptr);
       running.fetch_sub(1);
     });
   }
 
-  // Monitor: engine snapshots at the window's edges, a progress line once per second.
+  // Monitor: a progress line once per second while the host threads run.
   auto completed = [&] {
     uint64_t n = 0;
     for (auto& j : jobs) n += j->completed();
     return n;
   };
   SleepUntil(w.start);
-  auto before = SnapshotReactors(impl);
-  const uint64_t irq_before = HostInterrupts(drv, queues);
   uint64_t last_t = NowNs(), last_n = completed();
-  uint64_t end_seen = 0;
   while (running.load() != 0) {
     const uint64_t now = NowNs();
-    if (w.timed && now >= w.end) {
-      end_seen = now;
-      break;
-    }
-    uint64_t next = std::min<uint64_t>(w.end, now + 1000000000);
-    while (NowNs() < next && running.load() != 0)
+    if (w.timed && now >= w.end) break;
+    const uint64_t next = std::min<uint64_t>(w.end, now + 1'000'000'000);
+    while (NowNs() < next && running.load() != 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     if (progress != nullptr) {
       const uint64_t t = NowNs(), n = completed();
       PrintProgress(*progress, (t - w.start) / 1e9, n - last_n, (t - last_t) / 1e9, o.block_size);
@@ -347,11 +373,8 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
       last_n = n;
     }
   }
-  auto after = SnapshotReactors(impl);
-  const uint64_t irq_after = HostInterrupts(drv, queues);
   for (auto& t : threads) t.join();
   const uint64_t t_end = w.timed ? w.end : NowNs();
-  (void)end_seen;
   if (progress != nullptr) *progress << "\r" << std::string(60, ' ') << "\r" << std::flush;
   res.elapsed_s = (t_end - w.start) / 1e9;
   res.reactors = Delta(before, after);

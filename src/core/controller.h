@@ -51,6 +51,8 @@ class Controller {
     }
     return ExecuteIoCommand(io_ctx_, req);
   }
+  // Hint for an I/O command that will execute next (nvm/io_cmd.h); any I/O reactor.
+  void PrefetchIo(const Sqe& sqe) const { PrefetchIoCommand(io_ctx_, sqe); }
 
   // Power-off / process exit: like an abrupt shutdown; flushes backends.
   void PowerOff();

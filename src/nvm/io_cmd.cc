@@ -70,6 +70,17 @@ uint16_t SupportedOncs() {
   return (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 5) | (1u << 7) | (1u << 8);
 }
 
+void PrefetchIoCommand(const IoContext& ctx, const Sqe& sqe) {
+  if (sqe.opc != nvm::kOpRead && sqe.opc != nvm::kOpWrite) return;
+  Namespace* ns = nvm::LookupNamespace(ctx, sqe.nsid);
+  // Only the plain data path moves the backend's bytes straight to or from the host.
+  if (ns == nullptr || ns->metadata_size() != 0) return;
+  const nvm::LbaRange r = nvm::ParseRange(sqe);
+  if (!ns->InRange(r.slba, r.nlb)) return;
+  ns->backend().Prefetch(r.slba << ns->lba_shift(), size_t{r.nlb} << ns->lba_shift(),
+                         sqe.opc == nvm::kOpWrite);
+}
+
 Status ExecuteIoCommand(const IoContext& ctx, Request& req) {
   IoHandler handler = kIoTable[req.sqe.opc];
   if (handler == nullptr) return sc::kInvalidOpcode;

@@ -90,4 +90,9 @@ bool IsIoCommandSupported(uint8_t opc);
 uint16_t SupportedOncs();
 inline constexpr uint16_t kFusesCompareAndWrite = 1u << 0;
 
+// Performance hint for a command that will execute soon (the next SQ entry): for Read/Write of a
+// valid range, asks the namespace's backend to prefetch the start of its data. No side effects,
+// no validation errors (an invalid command is simply not prefetched).
+void PrefetchIoCommand(const IoContext& ctx, const Sqe& sqe);
+
 }  // namespace nvemu

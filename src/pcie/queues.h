@@ -142,6 +142,8 @@ class QueueGroup final : public engine::Poller {
  private:
   uint32_t ServeSq(PcieSq& sq, uint32_t max);
   bool FetchEntry(PcieSq& sq, Sqe* sqe);
+  // Asks the Controller to prefetch the data of the SQ entry `ahead` entries after the head.
+  void PrefetchCommandData(const PcieSq& sq, uint32_t ahead);
   void FlushDeferred();
   bool PostCompletion(PcieCq& cq, const Cqe& cqe);
   void RaiseInterrupts();

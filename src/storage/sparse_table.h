@@ -58,6 +58,9 @@ class SparseTable {
   // REQUIRES: off + len <= size(). Allocates missing chunks; returns ENOSPC when memory runs out
   // (the bytes of chunks allocated before the failure are written).
   IoStatus Write(uint64_t off, const void* src, size_t len);
+  // Prefetches the first cache lines of [off, off+len) if they are allocated (a hint: the TLB walk
+  // and the memory fetch overlap the caller's current work). Never allocates.
+  void Prefetch(uint64_t off, size_t len, bool write) const;
   // REQUIRES: off + len <= size(). Afterwards [off, off+len) reads as the fill pattern.
   void Deallocate(uint64_t off, uint64_t len);
 
