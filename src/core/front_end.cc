@@ -9,6 +9,8 @@ void FrontEnd::CompleteDeferred(uint16_t sqid, uint16_t cid, Status status, uint
                 status.ToString());
 }
 
+Status FrontEnd::ConfigureShadowDoorbells(uint64_t, uint64_t) { return sc::kInvalidOpcode; }
+
 bool FrontEnd::FindUnfetched(uint16_t, uint16_t, FunctionRef<void()>) { return false; }
 
 }  // namespace nvemu

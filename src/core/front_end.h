@@ -45,6 +45,10 @@ class FrontEnd {
   // Returns once no I/O command that started before the call is still executing, so that a
   // replaced namespace table may be freed. Admin reactor.
   virtual void QuiesceIo() {}
+  // NVMe Base 2.0, 5.11 Doorbell Buffer Config (PCIe only): the I/O queues' doorbells are shadowed
+  // in host memory at `shadow`, EventIdx values at `eventidx` (page aligned; the Controller checked).
+  // Front ends without doorbells answer Invalid Opcode. Admin reactor.
+  virtual Status ConfigureShadowDoorbells(uint64_t shadow, uint64_t eventidx);
 };
 
 }  // namespace nvemu

@@ -293,6 +293,7 @@ void PcieDeviceImpl::DisableQueues() {
     cq_size_[q].store(0);
   }
   admin_reactor_->RunSync([&] { admin_group_->Clear(); });
+  shadow_db_ = shadow_ei_ = nullptr;  // Doorbell Buffer Config does not survive a reset
   for (size_t i = 0; i < io_reactors_.size(); ++i) {
     io_reactors_[i]->RunSync([&] { io_groups_[i]->Clear(); });
   }
@@ -332,6 +333,7 @@ Status PcieDeviceImpl::CreateIoCq(Request& req) {
   cq->ien = ien;
   cq->iv = iv;
   cq->head_db = &doorbells_[2 * qid + 1];
+  ShadowCq(cq.get());  // after Doorbell Buffer Config (pcie/shadow_doorbells.cc)
   if (Status st = BuildQueueMemory(pc, sqe.prp1, uint64_t{cq->size} * kCqEntrySize, &cq->mem);
       !st.ok()) {
     return st;
@@ -365,6 +367,7 @@ Status PcieDeviceImpl::CreateIoSq(Request& req) {
   sq->qprio = qprio;
   sq->cq = cqs_[cqid].get();
   sq->tail_db = &doorbells_[2 * qid];
+  ShadowSq(sq.get());  // after Doorbell Buffer Config (pcie/shadow_doorbells.cc)
   if (Status st = BuildQueueMemory(pc, sqe.prp1, uint64_t{sq->size} * kSqEntrySize, &sq->mem);
       !st.ok()) {
     return st;

@@ -65,6 +65,7 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
   void CompleteDeferred(uint16_t sqid, uint16_t cid, Status status, uint32_t dw0) override;
   bool FindUnfetched(uint16_t sqid, uint16_t cid, FunctionRef<void()> mark) override;
   void QuiesceIo() override;
+  Status ConfigureShadowDoorbells(uint64_t shadow, uint64_t eventidx) override;
 
   Controller& controller() { return *ctrl_; }
   // The engine, for tests and `nvemu perf` counters (read-only use from other threads).
@@ -103,6 +104,12 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
   std::vector<std::unique_ptr<PcieSq>> sqs_;  // by qid
   std::vector<std::unique_ptr<PcieCq>> cqs_;  // by qid
   std::atomic<uint32_t> io_queue_count_{0};
+  // Shadow doorbells (pcie/shadow_doorbells.cc): the mapped Shadow Doorbell and EventIdx pages,
+  // null until Doorbell Buffer Config; admin reactor / control path.
+  uint8_t* shadow_db_ = nullptr;
+  uint8_t* shadow_ei_ = nullptr;
+  void ShadowSq(PcieSq* sq);
+  void ShadowCq(PcieCq* cq);
 
   std::unique_ptr<engine::Reactor> admin_reactor_;
   std::unique_ptr<QueueGroup> admin_group_;

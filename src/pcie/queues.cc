@@ -11,6 +11,7 @@
 #include "pcie/interrupts.h"
 #include "pcie/prp.h"
 #include "pcie/sgl.h"
+#include "pcie/shadow_doorbells.h"
 #include "spec/registers.h"
 #include "spec/request.h"
 
@@ -91,7 +92,9 @@ uint32_t QueueGroup::Poll(uint32_t budget) {
   // A function without Bus Master Enable may not read or write host memory.
   if (!sqs_.empty() && env_.config->BusMasterEnabled()) {
     // One doorbell read per SQ per pass; entries the host adds meanwhile wait for the next pass.
-    for (PcieSq* sq : sqs_) sq->tail = sq->tail_db->load(std::memory_order_acquire);
+    for (PcieSq* sq : sqs_) {
+      sq->tail = sq->event_idx ? ReadShadowTail(*sq) : sq->tail_db->load(std::memory_order_acquire);
+    }
     const ArbitrationParams params = DecodeArbitration(env_.controller->arbitration());
     auto serve = [this](PcieSq& sq, uint32_t max) { return ServeSq(sq, max); };
     // CC.AMS is fixed while the controller is enabled (3.1.3.5); the admin SQ is alone here.

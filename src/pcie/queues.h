@@ -77,6 +77,7 @@ struct PcieSq {
   uint32_t head = 0;                               // next entry to fetch
   uint32_t tail = 0;                               // SQ tail doorbell as read this poll pass
   const std::atomic<uint32_t>* tail_db = nullptr;  // SQ y Tail Doorbell
+  std::atomic<uint32_t>* event_idx = nullptr;      // shadow doorbells: EventIdx slot (else null)
   PcieCq* cq = nullptr;
 };
 
@@ -89,6 +90,7 @@ struct PcieCq {
   uint32_t tail = 0;
   bool phase = true;  // phase tag of the next entry (starts at 1 after creation, 3.3.1.2)
   const std::atomic<uint32_t>* head_db = nullptr;  // CQ y Head Doorbell
+  std::atomic<uint32_t>* event_idx = nullptr;      // shadow doorbells: EventIdx slot (else null)
   uint32_t head = 0;                               // CQ head doorbell as last read
   uint32_t free = 0;                               // free slots as of `head` (size - 1 when empty)
   bool stalled = false;                            // full: its SQs are not fetched
@@ -96,9 +98,17 @@ struct PcieCq {
   bool intx_pending = false;                       // counted in the INTx source of `iv`
   std::vector<PcieSq*> sqs;
 
+  // Shadow doorbells (pcie/shadow_doorbells.h): publishes the EventIdx, re-reads the shadow head.
+  uint32_t ReadShadowHead() const {
+    uint32_t h = head_db->load(std::memory_order_acquire);
+    event_idx->store(h, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    h = head_db->load(std::memory_order_acquire);
+    return h < size ? h : head;
+  }
   // Re-reads the CQ head doorbell; returns the free slots.
   uint32_t RefreshFree() {
-    head = head_db->load(std::memory_order_acquire);
+    head = event_idx ? ReadShadowHead() : head_db->load(std::memory_order_acquire);
     free = (head + size - tail - 1) % size;
     return free;
   }

@@ -42,6 +42,7 @@ constexpr std::array<AdminCommand, 256> MakeAdminTable() {
   t[0x14] = {AdminDeviceSelfTest, kCsupp};
   t[0x15] = {AdminNamespaceAttachment, kCsupp | kNic | kCseAll};
   t[0x18] = {AdminKeepAlive, kCsupp};
+  t[0x7c] = {AdminDoorbellBufferConfig, kCsupp};
   t[0x80] = {AdminFormatNvm, kCsupp | kLbcc | kNcc | kCseNs};
   return t;
 }

@@ -36,6 +36,7 @@ Status AdminNamespaceManagement(Controller& ctrl, Request& req);  // ns_mgmt.cc
 Status AdminNamespaceAttachment(Controller& ctrl, Request& req);  // ns_mgmt.cc
 Status AdminDeviceSelfTest(Controller& ctrl, Request& req);       // self_test.cc
 Status AdminKeepAlive(Controller& ctrl, Request& req);            // keep_alive.cc
+Status AdminDoorbellBufferConfig(Controller& ctrl, Request& req);  // dbbuf.cc
 
 // Invalid Field in Command, recording the bad field for the Error Information log: byte offset of
 // the SQE field (e.g. offsetof(Sqe, cdw10)) plus the byte within it, and the bit.

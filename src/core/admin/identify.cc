@@ -73,8 +73,8 @@ Status IdentifyController(Controller& ctrl, Request& req) {
   id.ctratt = 1u << 0;                                        // 128-bit Host Identifier
   id.cntrltype = 1;                                           // I/O controller
   // OACS: Format NVM (bit 1), Firmware Download/Commit (bit 2), Namespace Management (bit 3),
-  // Device Self-test (bit 4).
-  id.oacs = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4);
+  // Device Self-test (bit 4), Doorbell Buffer Config (bit 8).
+  id.oacs = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 8);
   id.acl = kAcl;
   id.aerl = kAerl;
   // FRMW: slot 1 read-only (bit 0), number of slots (bits 3:1), activation without reset (bit 4).
