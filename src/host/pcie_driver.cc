@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -213,6 +214,7 @@ Result<Cqe> IoQueue::Wait(uint16_t cid, std::chrono::milliseconds timeout) {
     if (auto it = done_.find(cid); it != done_.end()) {
       Cqe c = it->second;
       done_.erase(it);
+      free_cids_.push_back(cid);  // parked completions keep their CID until claimed
       return c;
     }
     uint64_t seen = irq_ ? irq_->count(vector_) : 0;
@@ -223,6 +225,10 @@ Result<Cqe> IoQueue::Wait(uint16_t cid, std::chrono::milliseconds timeout) {
         out = c;
         found = true;
       } else {
+        // Park it for its own waiter and keep its CID out of the free list until then, so that a
+        // new command cannot reuse the CID and overwrite the parked completion.
+        auto f = std::find(free_cids_.rbegin(), free_cids_.rend(), c.cid);
+        if (f != free_cids_.rend()) free_cids_.erase(std::next(f).base());
         done_[c.cid] = c;
       }
     });
