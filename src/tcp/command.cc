@@ -165,10 +165,33 @@ void Connection::Execute(CommandSlot* slot) {
   req.data = &slot->channel;
   req.dw0 = 0;
   req.dw1 = 0;
+  req.deferred = false;
+  slot->deferred_done = false;
   const bool was_connected = queue_.connected();
   Status st = slot->failed ? slot->error : queue_.Execute(req);
   if (!was_connected && queue_.connected()) OnConnected();
+  if (req.deferred) {
+    // Completed later through DeliverDeferred (unless that already happened, inline).
+    if (!slot->deferred_done) SetState(slot, SlotState::kDeferred);
+    return;
+  }
   Complete(slot, st);
+}
+
+void Connection::CompleteDeferred(uint16_t cid, Status status, uint32_t dw0) {
+  if (state_ == ConnState::kClosed || !slots_) return;
+  for (uint32_t i = 0; i < nslots_; ++i) {
+    CommandSlot* s = &slots_[i];
+    if (s->req.sqe.cid != cid) continue;
+    const bool executing = s->state == SlotState::kExecute && s->req.deferred;
+    if (s->state != SlotState::kDeferred && !executing) continue;
+    if (executing) s->deferred_done = true;
+    s->req.dw0 = dw0;
+    s->req.dw1 = 0;
+    Complete(s, status);
+    if (state_ != ConnState::kClosed) Flush();
+    return;
+  }
 }
 
 void Connection::Complete(CommandSlot* slot, Status st) {

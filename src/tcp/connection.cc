@@ -34,6 +34,8 @@ const char* SlotStateName(SlotState s) {
       return "await-h2c";
     case SlotState::kExecute:
       return "execute";
+    case SlotState::kDeferred:
+      return "deferred";
     case SlotState::kSending:
       return "sending";
   }
@@ -91,6 +93,10 @@ void Connection::Drain(const char* why, uint64_t deadline_ns) {
 }
 
 void Connection::RequestClose(const char* why) { poller_.RequestClose(id_, why); }
+
+void Connection::DeliverDeferred(uint16_t cid, Status status, uint32_t dw0) {
+  poller_.DeliverDeferred(id_, cid, status, dw0);
+}
 
 // NVMe/TCP 1.0, 3.6.2.5 C2HTermReq: report the fatal error, stop reading, close once it is sent.
 void Connection::Terminate(const PduError& err) {

@@ -79,6 +79,9 @@ class Connection final : public fabrics::QueueLink {
 
   // fabrics::QueueLink: any thread.
   void RequestClose(const char* why) override;
+  void DeliverDeferred(uint16_t cid, Status status, uint32_t dw0) override;
+  // Reactor thread: completes the deferred command `cid`, if it is still outstanding.
+  void CompleteDeferred(uint16_t cid, Status status, uint32_t dw0);
 
   int fd() const { return fd_.get(); }
   uint64_t id() const { return id_; }

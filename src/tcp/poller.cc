@@ -131,6 +131,13 @@ void TcpPoller::RequestClose(uint64_t id, const char* why) {
   });
 }
 
+void TcpPoller::DeliverDeferred(uint64_t id, uint16_t cid, Status status, uint32_t dw0) {
+  Post([this, id, cid, status, dw0] {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) it->second->CompleteDeferred(cid, status, dw0);
+  });
+}
+
 void TcpPoller::SetWriteInterest(Connection* conn, bool on) {
   auto it = handlers_.find(conn->id());
   if (it == handlers_.end()) return;

@@ -56,6 +56,8 @@ class TcpPoller final : public engine::Poller {
   void Adopt(UniqueFd fd);
   // Any thread: closes connection `id` if it still exists.
   void RequestClose(uint64_t id, const char* why);
+  // Any thread: completes deferred command `cid` of connection `id` if both still exist.
+  void DeliverDeferred(uint64_t id, uint16_t cid, Status status, uint32_t dw0);
   // Any thread: wakes the reactor out of epoll_wait.
   void Kick();
   // Connections currently owned (any thread; exact once the poller is quiescent).

@@ -28,9 +28,11 @@ enum class SlotState : uint8_t {
   kRecvCapsule,  // CapsuleCmd header parsed; its in-capsule data is still arriving
   kAwaitH2C,     // an R2T is queued or sent; waiting for the H2CData PDUs it solicited
   kExecute,      // all host data present: executing (synchronous; transient)
+  kDeferred,     // executed, but its handler completes it later (AER, Abort): waits for
+                 // QueueLink::DeliverDeferred
   kSending,      // completed; C2HData and/or CapsuleResp queued. Back to kFree once sent
 };
-inline constexpr int kSlotStateCount = 5;
+inline constexpr int kSlotStateCount = 6;
 const char* SlotStateName(SlotState s);
 
 class SlotChannel final : public DataChannel {
@@ -98,6 +100,7 @@ struct CommandSlot {
   uint32_t r2t_received = 0;
   Status error;  // set when the command failed before executing; data is still consumed
   bool failed = false;
+  bool deferred_done = false;  // a deferred completion arrived while the handler still ran
 
   // Outgoing PDU headers (with room for the header digest and C2HData padding) and data digest.
   alignas(8) uint8_t r2t_pdu[sizeof(R2tPdu) + kDigestLen] = {};

@@ -83,6 +83,7 @@ Status Queue::ConnectAdmin(Request& req, SubsystemEntry& entry, const ConnectDat
       core_.CreateController(entry, hostnqn, hostid, RoundKato(f.kato, core_.config().kas_100ms));
   if (!ctrl) return sc::kControllerBusy;
   ctrl_ = std::move(ctrl);
+  ctrl_->SetAdminLink(&link_);
   controller_ = &ctrl_->controller();
   qid_ = 0;
   sq_entries_ = f.sqsize + 1u;
@@ -113,6 +114,13 @@ Status Queue::ConnectIo(Request& req, SubsystemEntry& entry, const ConnectData& 
   sq_flow_disabled_ = (f.cattr & kCattrDisableSqFlow) != 0;
   req.dw0 = ctrl_->cntlid();
   return Status::Success();
+}
+
+// 5.27.1.28 Host Identifier on fabrics: the host identifier is the Connect HOSTID (128 bits, so
+// CDW11 EXHID must be 1); Set Features is refused by the caller.
+Status GetHostIdentifier(FabricsController& ctrl, Request& req) {
+  if ((req.sqe.cdw11 & 1) == 0) return nvemu::sc::kInvalidField;
+  return req.data->Push(ctrl.hostid().data(), ctrl.hostid().size());
 }
 
 }  // namespace nvemu::fabrics

@@ -100,6 +100,7 @@ inline constexpr uint8_t kOpAsyncEventRequest = 0x0c;
 inline constexpr uint8_t kOpKeepAlive = 0x18;
 inline constexpr uint8_t kFidKeepAliveTimer = 0x0f;
 inline constexpr uint8_t kFidAsyncEventConfig = 0x0b;
+inline constexpr uint8_t kFidHostIdentifier = 0x81;
 inline constexpr uint8_t kLidDiscovery = 0x70;
 
 }  // namespace nvemu::fabrics

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace nvemu::fabrics {
@@ -18,6 +20,7 @@ FabricsController::FabricsController(TargetCore& core, SubsystemEntry& entry, ui
       kato_ms_(kato_ms),
       last_activity_ns_(core.clock().NowNs()) {
   ctrl_->set_message_based(true);
+  ctrl_->set_host_id(hostid_);  // fabrics: the Connect HOSTID (reservations identify hosts by it)
   ctrl_->SetFrontEnd(this);
   spdlog::info("fabrics: {} controller {} of {} created for {}",
                entry.discovery ? "discovery" : "NVM", cntlid, entry.nqn(), hostnqn_);
@@ -27,6 +30,11 @@ FabricsController::~FabricsController() {
   // No queue references the controller any more; its CNTLID may be handed out again.
   entry_.subsystem->ReleaseCntlid(cntlid_);
   spdlog::debug("fabrics: controller {} of {} destroyed", cntlid_, entry_.nqn());
+}
+
+void FabricsController::SetAdminLink(QueueLink* link) {
+  std::lock_guard<std::mutex> lock(mu_);
+  admin_link_ = link;
 }
 
 Status FabricsController::AddIoQueue(uint16_t qid, QueueLink* link) {
@@ -43,6 +51,37 @@ void FabricsController::RemoveIoQueue(uint16_t qid, const QueueLink* link) {
   if (it == io_queues_.end() || it->second != link) return;
   io_queues_.erase(it);
   io_queue_count_.store(io_queues_.size(), std::memory_order_release);
+}
+
+void FabricsController::CompleteDeferred(uint16_t sqid, uint16_t cid, Status status, uint32_t dw0) {
+  std::lock_guard<std::mutex> lock(mu_);
+  QueueLink* link = admin_link_;
+  if (sqid != 0) {
+    auto it = io_queues_.find(sqid);
+    link = it == io_queues_.end() ? nullptr : it->second;
+  }
+  if (link == nullptr) {
+    spdlog::debug(
+        "fabrics: controller {}: deferred completion of sq {} cid {} dropped (queue gone)", cntlid_,
+        sqid, cid);
+    return;
+  }
+  link->DeliverDeferred(cid, status, dw0);
+}
+
+// Each I/O queue executes one command at a time on its reactor, bracketed by its epoch (odd while
+// executing). Waiting for every odd epoch to move on means every command that started before the
+// call is done. The lock keeps the links alive; queues only take it to join or leave.
+void FabricsController::QuiesceIo() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<QueueLink*, uint64_t>> busy;
+  for (auto& [qid, link] : io_queues_) {
+    uint64_t e = link->io_epoch.load(std::memory_order_seq_cst);
+    if (e & 1) busy.emplace_back(link, e);
+  }
+  for (auto& [link, e] : busy) {
+    while (link->io_epoch.load(std::memory_order_seq_cst) == e) std::this_thread::yield();
+  }
 }
 
 void FabricsController::CloseIoQueues(const char* why) {

@@ -44,6 +44,9 @@ class FabricsController final : public FrontEnd {
   const std::string& hostnqn() const { return hostnqn_; }
   const std::array<uint8_t, 16>& hostid() const { return hostid_; }
 
+  // The admin queue's link (admin Connect) or null (its connection closed). Any thread.
+  void SetAdminLink(QueueLink* link);
+
   // I/O queue `qid` joins (I/O Connect). Command Sequence Error when it already exists or the
   // association has ended.
   Status AddIoQueue(uint16_t qid, QueueLink* link);
@@ -75,6 +78,11 @@ class FabricsController final : public FrontEnd {
   Status DeleteIoSq(Request&) override { return nvemu::sc::kInvalidOpcode; }
   Status DeleteIoCq(Request&) override { return nvemu::sc::kInvalidOpcode; }
   bool HasIoQueues() const override { return io_queue_count() > 0; }
+  // Delivered through the queue's link, on its connection's reactor.
+  void CompleteDeferred(uint16_t sqid, uint16_t cid, Status status, uint32_t dw0) override;
+  // Waits until every I/O command that started before the call has finished (on whichever reactor
+  // its queue lives). Never blocks an I/O reactor, so it cannot deadlock.
+  void QuiesceIo() override;
 
  private:
   void CloseIoQueues(const char* why);
@@ -88,6 +96,7 @@ class FabricsController final : public FrontEnd {
 
   mutable std::mutex mu_;
   std::map<uint16_t, QueueLink*> io_queues_;  // GUARDED_BY(mu_)
+  QueueLink* admin_link_ = nullptr;           // GUARDED_BY(mu_)
   std::atomic<size_t> io_queue_count_{0};
   std::atomic<bool> ended_{false};
 

@@ -19,6 +19,7 @@ bool Queue::KeepAliveExpired(uint64_t now_ns) const {
 void Queue::Detach() {
   if (!ctrl_) return;
   if (qid_ == 0) {
+    ctrl_->SetAdminLink(nullptr);
     ctrl_->EndAssociation("admin queue connection closed");
   } else {
     ctrl_->RemoveIoQueue(qid_, &link_);
@@ -34,7 +35,11 @@ Status Queue::Execute(Request& req) {
   if (qid_ == 0) return ExecuteAdmin(req);
   // A disabled controller executes no I/O (its queues are being closed: 3.3.2.3).
   if (!controller_->ready()) return nvemu::sc::kCommandSequenceError;
-  return controller_->ExecuteIo(req);
+  // Odd epoch while executing, for QuiesceIo (seq_cst: ordered against namespace table swaps).
+  link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
+  Status st = controller_->ExecuteIo(req);
+  link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
+  return st;
 }
 
 // NVMe Base 2.0, 6.1 Fabrics command set: Connect on any queue; Property Get/Set on the admin
@@ -96,6 +101,10 @@ Status Queue::ExecuteAdmin(Request& req) {
   if ((opc == kOpSetFeatures || opc == kOpGetFeatures) && fid == kFidKeepAliveTimer) {
     return opc == kOpSetFeatures ? SetKeepAliveTimer(ctrl, req, core_.config().kas_100ms)
                                  : GetKeepAliveTimer(ctrl, req);
+  }
+  if ((opc == kOpSetFeatures || opc == kOpGetFeatures) && fid == kFidHostIdentifier) {
+    return opc == kOpSetFeatures ? nvemu::sc::kCommandSequenceError  // set by Connect (5.27.1.28)
+                                 : GetHostIdentifier(ctrl, req);
   }
   const uint8_t cns = req.sqe.cdw10 & 0xff;
   if (opc == kOpIdentify && cns == 0x01) return ExecuteFabricsIdentify(ctrl, req);

@@ -80,6 +80,8 @@ Status ExecutePropertySet(FabricsController& ctrl, Request& req);
 Status ExecuteKeepAlive(FabricsController& ctrl, Request& req);
 Status SetKeepAliveTimer(FabricsController& ctrl, Request& req, uint16_t kas_100ms);
 Status GetKeepAliveTimer(FabricsController& ctrl, Request& req);
+// Get Features Host Identifier: the Connect HOSTID (128-bit, EXHID must be 1).
+Status GetHostIdentifier(FabricsController& ctrl, Request& req);
 // Get Log Page 70h on a discovery controller.
 Status ExecuteDiscoveryLog(FabricsController& ctrl, Request& req);
 // Identify Controller (CNS 01h) with the fabrics fields filled in.
