@@ -136,14 +136,29 @@ void Reactor::Run() {
 
 void Reactor::RunPollOrNotify() {
   const bool notify = options_.mode == ProcessingMode::kNotify;
+  const uint64_t spin_ns = uint64_t{options_.notify_spin_us} * 1000;
+  bool worked = false;      // notify mode: work was found since the last sleep
+  uint64_t idle_since = 0;  // start of the current idle stretch (0 = not measured yet)
   while (!stop_.load(std::memory_order_acquire)) {
     bool busy = DrainMailbox();
     busy |= PollAll(options_.poll_budget) > 0;
-    if (busy) continue;
+    if (busy) {
+      worked = true;
+      idle_since = 0;
+      continue;
+    }
     Bump(idle_polls_);
     if (!notify) {
       CpuRelax();
       continue;
+    }
+    if (spin_ns != 0 && worked) {
+      const uint64_t now = MonotonicNs();
+      if (idle_since == 0) idle_since = now;
+      if (now - idle_since < spin_ns) {
+        CpuRelax();
+        continue;
+      }
     }
     // Announce the sleep, then look once more: a producer publishes work, then loads `sleeping_`
     // (both seq_cst); we store `sleeping_`, fence, then read its doorbells. One of the two sides
@@ -159,6 +174,8 @@ void Reactor::RunPollOrNotify() {
     Bump(sleeps_);
     FutexWait(wake_seq_, seq, MinTimeoutNs());
     sleeping_.store(false, std::memory_order_relaxed);
+    worked = false;
+    idle_since = 0;
   }
 }
 

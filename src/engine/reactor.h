@@ -11,6 +11,7 @@
 //             The handshake (sleeping flag, fence, re-poll before sleeping) means no wake-up is
 //             lost, and Notify() costs one atomic load while the reactor is awake. The sleep is
 //             bounded by the pollers' TimeoutNs() (e.g. an interrupt coalescing deadline).
+//             Optionally the reactor spins `notify_spin_us` after its last work before sleeping.
 //   kTimer  - the historical nvmeqemu mode: every `timer_period_us` one tick gives the pollers a
 //             shared budget of `entries_per_tick` entries; Notify() does nothing (work waits for
 //             the next tick). Ticks follow an absolute schedule; the wait sleeps on a futex (so
@@ -48,6 +49,10 @@ struct ReactorOptions {
   uint32_t timer_period_us = 5;
   uint32_t entries_per_tick = 4;
   uint32_t poll_budget = 64;  // entries per poller per iteration in poll/notify mode
+  // Notify mode: after the last work found, keep polling this long before sleeping. A host that
+  // submits again within the window finds the reactor awake (no futex wake-up on its doorbell);
+  // an idle reactor still sleeps after at most this much spinning. 0 = sleep at once.
+  uint32_t notify_spin_us = 0;
 };
 
 class Reactor {
