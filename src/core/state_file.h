@@ -64,7 +64,8 @@ struct PersistentState {
   uint64_t unsafe_shutdowns = 0;
   uint64_t media_errors = 0;
   uint64_t error_log_entries = 0;
-  // Saved features: key "FF" or "FF.KKKK" (feature id, sub-key: temperature threshold, vector).
+  // Saved features: key = hex of FID | sub-key << 8 (sub-key: temperature threshold selector or
+  // interrupt vector), value = the feature's Dword 11 layout.
   std::map<std::string, uint32_t> saved_features;
   // Firmware: slots 1..7 (index 0 = slot 1), active slot, slot activated at the next reset (0 =
   // none).

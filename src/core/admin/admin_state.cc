@@ -45,12 +45,7 @@ void AdminStateOnEnable(Controller& ctrl) {
 // activation at the next reset becomes active.
 void AdminStateOnReset(Controller& ctrl) {
   ctrl.async_events().DropRequests();
-  {
-    AdminState& a = ctrl.admin_state();
-    std::lock_guard<std::mutex> lock(a.abort_mu);
-    a.abort_markers.clear();
-  }
-  ctrl.ClearAbortMarkers();
+  ctrl.ClearAbortMarkers();  // their commands (and the Aborts waiting on them) are gone
   if (ctrl.admin_state().self_test.operation == NVME_ST_CODE_SHORT) {
     AbortSelfTest(ctrl, NVME_ST_RESULT_CLR);
   }
