@@ -9,6 +9,7 @@
 #include "app/log_cmd.h"
 #include "app/logging.h"
 #include "app/perf_cli.h"
+#include "app/serve.h"
 #include "app/size_parse.h"
 
 #ifndef NVEMU_VERSION
@@ -104,6 +105,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddLog(app, log);
   PerfArgs perf;
   AddPerf(app, perf);
+  ServeArgs serve;
+  AddServe(app, serve);
 
   try {
     app.parse(argc, argv);
@@ -113,10 +116,13 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   }
 
   bool is_demo = app.got_subcommand("demo");
-  auto level = ParseLogLevel(log_level.empty() ? (is_demo ? "info" : "warn") : log_level);
+  bool is_serve = app.got_subcommand("serve");
+  auto level =
+      ParseLogLevel(log_level.empty() ? (is_demo || is_serve ? "info" : "warn") : log_level);
   SetupLogging(*level);
   if (app.got_subcommand("log")) return LogCommand(log.overrides, log.pages, out, err);
   if (app.got_subcommand("perf")) return PerfCommand(perf, out, err);
+  if (is_serve) return ServeCommand(serve, out, err);
   if (is_demo) return DemoCommand(demo.overrides, demo.options, demo.json, out, err);
   return IdentifyCommand(identify.overrides, identify.nsid, identify.json, out, err);
 }

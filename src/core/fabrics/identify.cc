@@ -64,7 +64,12 @@ Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req) {
   id.icdoff = 0;  // in-capsule data starts right after the SQE
   id.fcatt = 0;   // dynamic controller model
   id.msdbd = 1;   // one SGL data block descriptor per command
-  if (ctrl.discovery()) id.nn = 0;
+  if (ctrl.discovery()) {
+    id.nn = 0;
+    // A discovery controller only reports Discovery Log Page changes (OAES bit 31), and this one
+    // never changes its log at run time.
+    id.oaes = 0;
+  }
   return req.data->Push(&id, sizeof(id));
 }
 
