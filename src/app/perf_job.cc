@@ -74,12 +74,12 @@ uint32_t QueueJob::Reap(uint64_t now_ns, bool record) {
 
 uint32_t QueueJob::Submit(uint64_t now_ns) {
   uint32_t n = 0;
-  const uint32_t nlb = (spec_.block >> spec_.lba_shift) - 1;  // 0's based
-  const uint32_t blocks_per_lba_unit = spec_.block >> spec_.lba_shift;
+  const uint32_t lbas_per_block = spec_.block >> spec_.lba_shift;
+  const uint32_t nlb = lbas_per_block - 1;  // 0's based
   while (!free_slots_.empty() && CanSubmit()) {
     const uint16_t slot = free_slots_.back();
     const bool read = NextIsRead();
-    const uint64_t slba = NextBlock() * blocks_per_lba_unit;
+    const uint64_t slba = NextBlock() * lbas_per_block;
     Sqe sqe{};
     sqe.opc = read ? kOpRead : kOpWrite;
     sqe.nsid = spec_.nsid;
