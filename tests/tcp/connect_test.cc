@@ -83,6 +83,7 @@ TEST(TcpConnect, IdentifyControllerFieldsTheLinuxHostChecks) {
   ASSERT_TRUE(ns.ok()) << ns.error().message;
   EXPECT_EQ(ns.value().nsze, (64ull << 20) / 512);
   EXPECT_NE(ns.value().ncap, 0u);
+  EXPECT_EQ(ns.value().nmic & NVME_NS_NMIC_SHARED, NVME_NS_NMIC_SHARED);  // shared by controllers
 }
 
 TEST(TcpConnect, PropertiesFollowTheRegisterModel) {

@@ -1,7 +1,11 @@
-// Identify Controller (NVMe Base 2.0, 5.17.2.1) on a fabrics controller: the controller's own
-// Identify data (core/admin/identify.cc) with the NVMe over Fabrics fields set (Figure 275, bytes
-// 1792-2047, and the fields the Linux host checks): CNTRLTYPE, KAS, SGLS, CMIC, MAXCMD, IOCCSZ,
-// IORCSZ, ICDOFF, FCATT, MSDBD.
+// Identify on a fabrics controller: the controller's own Identify data (core/admin/identify.cc),
+// amended where fabrics differ.
+//   - Identify Controller (NVMe Base 2.0, 5.17.2.1): the NVMe over Fabrics fields (Figure 275,
+//     bytes 1792-2047, and the fields the Linux host checks): CNTRLTYPE, KAS, SGLS, CMIC, MAXCMD,
+//     IOCCSZ, IORCSZ, ICDOFF, FCATT, MSDBD.
+//   - Identify Namespace (NVM Command Set 1.0, 4.1.5.1): NMIC bit 0, since every controller of the
+//     subsystem (one per host association) shares the namespaces; the Linux host refuses a second
+//     controller's view of an unshared namespace ("Duplicate unshared namespace").
 #include <nvme/types.h>
 
 #include <algorithm>
@@ -13,7 +17,7 @@ namespace nvemu::fabrics {
 namespace {
 
 constexpr size_t kIdentifySize = 4096;
-static_assert(sizeof(nvme_id_ctrl) == kIdentifySize);
+static_assert(sizeof(nvme_id_ctrl) == kIdentifySize && sizeof(nvme_id_ns) == kIdentifySize);
 
 // Holds what a handler pushes to the host so that it can be amended before it travels.
 class CaptureChannel final : public DataChannel {
@@ -46,6 +50,12 @@ Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req) {
   req.dw1 = inner.dw1;
   if (!st.ok()) return st;
   if (capture.Length() != kIdentifySize) return req.data->Push(capture.data(), capture.Length());
+  if ((req.sqe.cdw10 & 0xff) == 0x00) {  // CNS 00h: Identify Namespace
+    nvme_id_ns ns;
+    std::memcpy(&ns, capture.data(), sizeof(ns));
+    if (ns.nsze != 0) ns.nmic |= NVME_NS_NMIC_SHARED;
+    return req.data->Push(&ns, sizeof(ns));
+  }
 
   nvme_id_ctrl id;
   std::memcpy(&id, capture.data(), sizeof(id));

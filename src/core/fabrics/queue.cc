@@ -107,7 +107,9 @@ Status Queue::ExecuteAdmin(Request& req) {
                                  : GetHostIdentifier(ctrl, req);
   }
   const uint8_t cns = req.sqe.cdw10 & 0xff;
-  if (opc == kOpIdentify && cns == 0x01) return ExecuteFabricsIdentify(ctrl, req);
+  if (opc == kOpIdentify && (cns == 0x01 || (cns == 0x00 && !ctrl.discovery()))) {
+    return ExecuteFabricsIdentify(ctrl, req);
+  }
   if (!ctrl.discovery()) return controller_->ExecuteAdmin(req);
 
   switch (opc) {

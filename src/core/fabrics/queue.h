@@ -84,7 +84,7 @@ Status GetKeepAliveTimer(FabricsController& ctrl, Request& req);
 Status GetHostIdentifier(FabricsController& ctrl, Request& req);
 // Get Log Page 70h on a discovery controller.
 Status ExecuteDiscoveryLog(FabricsController& ctrl, Request& req);
-// Identify Controller (CNS 01h) with the fabrics fields filled in.
+// Identify Controller (CNS 01h) with the fabrics fields, Identify Namespace (CNS 00h) with NMIC.
 Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req);
 
 }  // namespace nvemu::fabrics
