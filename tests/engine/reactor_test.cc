@@ -651,10 +651,10 @@ TEST(ReactorTimerTest, TicksFollowThePeriod) {
   const auto elapsed_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
   const uint64_t expected = elapsed_us / o.timer_period_us;
-  // Never ahead of the absolute schedule; allow a loaded machine to lose ticks (late ticks restart
-  // the schedule).
-  EXPECT_LE(r.ticks(), expected + 2);
-  EXPECT_GE(r.ticks(), expected * 3 / 10) << "late_ticks " << r.late_ticks();
+  // Never ahead of the absolute schedule. No lower bound: a loaded machine may lose any number of
+  // ticks (late ticks restart the schedule), and tests make no timing assertions.
+  EXPECT_LE(r.ticks(), expected + 2) << "late_ticks " << r.late_ticks();
+  EXPECT_GT(r.ticks(), 0u);
   EXPECT_EQ(r.max_tick_entries(), 0u);  // no work
   EXPECT_EQ(r.entries(), 0u);
   EXPECT_EQ(r.idle_polls(), 0u);  // idle_polls() counts poll/notify loop iterations only
