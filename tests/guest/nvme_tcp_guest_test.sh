@@ -147,7 +147,7 @@ if [[ $external != 1 ]]; then
   # The subsystem NQN from nvemu's startup output (it prints how to connect), if it says one soon.
   serve_nqn() {
     grep -aoE 'nqn\.[0-9]{4}-[0-9]{2}\.[A-Za-z0-9._:-]+' "$serve_log" |
-      grep -vxF nqn.2014-08.org.nvmexpress.discovery | head -n1 || true
+      sed 's/:*$//' | grep -vxF nqn.2014-08.org.nvmexpress.discovery | head -n1 || true
   }
   if [[ -z $nqn ]]; then
     for ((i = 0; i < 20; i++)); do nqn=$(serve_nqn); [[ -n $nqn ]] && break; sleep 0.1; done
