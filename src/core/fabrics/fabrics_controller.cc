@@ -69,14 +69,23 @@ void FabricsController::CompleteDeferred(uint16_t sqid, uint16_t cid, Status sta
   link->DeliverDeferred(cid, status, dw0);
 }
 
+void FabricsController::DisableQueues() {
+  CloseIoQueues("controller reset or shutdown");
+  QuiesceIo();
+}
+
 // Each I/O queue executes one command at a time on its reactor, bracketed by its epoch (odd while
-// executing). Waiting for every odd epoch to move on means every command that started before the
-// call is done. The lock keeps the links alive; queues only take it to join or leave.
+// executing; fabrics::Queue enters the epoch before it checks CSTS.RDY). Waiting for every odd
+// epoch to move on means every command that started before the call is done. The epochs are read
+// with a seq_cst read-modify-write so that they are ordered after the caller's earlier stores
+// (CSTS.RDY cleared, a namespace table swapped): a command that enters its epoch afterwards sees
+// them. The lock keeps the links alive; queues only take it to join or leave, never while
+// executing.
 void FabricsController::QuiesceIo() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::pair<QueueLink*, uint64_t>> busy;
   for (auto& [qid, link] : io_queues_) {
-    uint64_t e = link->io_epoch.load(std::memory_order_seq_cst);
+    uint64_t e = link->io_epoch.fetch_add(0, std::memory_order_seq_cst);
     if (e & 1) busy.emplace_back(link, e);
   }
   for (auto& [link, e] : busy) {

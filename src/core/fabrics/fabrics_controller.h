@@ -72,7 +72,10 @@ class FabricsController final : public FrontEnd {
 
   // FrontEnd
   Status EnableQueues() override { return Status::Success(); }
-  void DisableQueues() override { CloseIoQueues("controller reset or shutdown"); }
+  // Asks every I/O queue's connection to close, then waits until none of them is executing a
+  // command (the Controller has cleared CSTS.RDY, so no new one starts): the Controller may then
+  // reset state the I/O path uses.
+  void DisableQueues() override;
   Status CreateIoCq(Request&) override { return nvemu::sc::kInvalidOpcode; }
   Status CreateIoSq(Request&) override { return nvemu::sc::kInvalidOpcode; }
   Status DeleteIoSq(Request&) override { return nvemu::sc::kInvalidOpcode; }
