@@ -27,7 +27,11 @@ FabricsController::FabricsController(TargetCore& core, SubsystemEntry& entry, ui
 }
 
 FabricsController::~FabricsController() {
-  // No queue references the controller any more; its CNTLID may be handed out again.
+  // The Controller goes first: its destructor unregisters from the subsystem, which may meanwhile
+  // call QuiesceIo() on this object (a namespace change from another controller), so the members
+  // that uses must still exist. Only then may the CNTLID be handed out again (the subsystem keys
+  // its controllers by CNTLID).
+  ctrl_.reset();
   entry_.subsystem->ReleaseCntlid(cntlid_);
   spdlog::debug("fabrics: controller {} of {} destroyed", cntlid_, entry_.nqn());
 }
