@@ -25,6 +25,10 @@ using tcp::kDigestLen;
 using tcp::PduType;
 
 struct TcpQueue::Command {
+  // The capsule header (with digest and padding room) and data digest, owned per CID so that a
+  // queued capsule stays valid until Flush().
+  uint8_t pdu[sizeof(tcp::CapsuleCmd) + kDigestLen + 128] = {};
+  uint32_t ddgst = 0;
   bool busy = false;
   bool done = false;
   std::span<const uint8_t> out;
@@ -108,6 +112,8 @@ void TcpQueue::set_entries(uint16_t entries) {
   entries_ = std::max<uint16_t>(entries, 2);
   cmds_.assign(entries_, Command{});
   outstanding_ = 0;
+  pending_.clear();
+  pending_.reserve(3u * entries_);
   done_.clear();
 }
 
@@ -116,14 +122,13 @@ Result<void> TcpQueue::Fail(std::string why) {
   return Error{std::move(why)};
 }
 
-Result<void> TcpQueue::SendAll(const iovec* iov_in, int iovcnt) {
-  iovec iov[8];
-  std::copy(iov_in, iov_in + iovcnt, iov);
-  int i = 0;
+Result<void> TcpQueue::SendAll(iovec* iov, size_t iovcnt) {
+  constexpr size_t kMaxIov = 1024;  // IOV_MAX on Linux
+  size_t i = 0;
   while (i < iovcnt) {
     msghdr msg{};
     msg.msg_iov = iov + i;
-    msg.msg_iovlen = static_cast<size_t>(iovcnt - i);
+    msg.msg_iovlen = std::min(iovcnt - i, kMaxIov);
     ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -233,14 +238,18 @@ Result<void> TcpQueue::Initialize() {
   return {};
 }
 
-Result<uint16_t> TcpQueue::Submit(Sqe sqe, std::span<const uint8_t> out, std::span<uint8_t> in) {
+Result<uint16_t> TcpQueue::Submit(Sqe sqe, std::span<const uint8_t> out, std::span<uint8_t> in,
+                                  bool send_now) {
   if (failed_) return Error{"connection failed"};
   if (outstanding_ + 1 >= entries_) return Error{"queue full"};
   uint16_t cid = 0;
   while (cmds_[cid].busy) ++cid;
   Command& c = cmds_[cid];
-  c = Command{};
   c.busy = true;
+  c.done = false;
+  c.in_received = 0;
+  c.data_error = false;
+  c.cqe = Cqe{};
   c.out = out;
   c.in = in;
   sqe.cid = cid;
@@ -258,22 +267,30 @@ Result<uint16_t> TcpQueue::Submit(Sqe sqe, std::span<const uint8_t> out, std::sp
   const uint32_t pdo = data ? (sizeof(tcp::CapsuleCmd) + hd + align - 1) / align * align : 0;
   const uint32_t dd = (data && ddgst_) ? kDigestLen : 0;
   uint8_t flags = (hdgst_ ? tcp::kFlagHdgst : 0) | (dd ? tcp::kFlagDdgst : 0);
-  uint8_t hdr[sizeof(tcp::CapsuleCmd) + kDigestLen + 128] = {};
+  uint8_t* hdr = c.pdu;
   tcp::CapsuleCmd cmd{};
   cmd.ch = Header(PduType::kCapsuleCmd, flags, sizeof(cmd), static_cast<uint8_t>(pdo),
                   data ? pdo + data + dd : sizeof(cmd) + hd);
   cmd.sqe = sqe;
   std::memcpy(hdr, &cmd, sizeof(cmd));
   if (hdgst_) tcp::SetHeaderDigest(hdr, sizeof(cmd));
-  uint32_t ddgst = data && ddgst_ ? tcp::Crc32c(out.data(), data) : 0;
-  iovec iov[3];
-  int n = 0;
-  iov[n++] = {hdr, data ? pdo : sizeof(cmd) + hd};
-  if (data) iov[n++] = {const_cast<uint8_t*>(out.data()), data};
-  if (dd) iov[n++] = {&ddgst, kDigestLen};
+  std::memset(hdr + sizeof(cmd) + hd, 0, pdo > sizeof(cmd) + hd ? pdo - sizeof(cmd) - hd : 0);
+  c.ddgst = data && ddgst_ ? tcp::Crc32c(out.data(), data) : 0;
   ++outstanding_;
-  if (auto r = SendAll(iov, n); !r.ok()) return r.error();
+  pending_.push_back({hdr, data ? pdo : sizeof(cmd) + hd});
+  if (data) pending_.push_back({const_cast<uint8_t*>(out.data()), data});
+  if (dd) pending_.push_back({&c.ddgst, kDigestLen});
+  if (send_now) {
+    if (auto r = Flush(); !r.ok()) return r.error();
+  }
   return cid;
+}
+
+Result<void> TcpQueue::Flush() {
+  if (pending_.empty()) return {};
+  auto r = SendAll(pending_.data(), pending_.size());
+  pending_.clear();
+  return r;
 }
 
 // NVMe/TCP 1.0, 3.6.2.10 R2T -> 3.6.2.8 H2CData PDUs of at most MAXH2CDATA, LAST_PDU on the final
@@ -307,7 +324,7 @@ Result<void> TcpQueue::OnR2T(const uint8_t* hdr) {
     if (hdgst_) tcp::SetHeaderDigest(h, sizeof(d));
     uint32_t ddgst = ddgst_ ? tcp::Crc32c(c.out.data() + off, n) : 0;
     iovec iov[3] = {{h, pdo}, {const_cast<uint8_t*>(c.out.data() + off), n}, {&ddgst, 4}};
-    if (auto res = SendAll(iov, ddgst_ ? 3 : 2); !res.ok()) return res;
+    if (auto res = SendAll(iov, ddgst_ ? 3u : 2u); !res.ok()) return res;
     ++h2c_pdus_;
     off += n;
   }
@@ -412,6 +429,7 @@ Result<bool> TcpQueue::ProcessOnePdu(std::chrono::steady_clock::time_point deadl
 
 Result<size_t> TcpQueue::Poll(std::chrono::milliseconds timeout) {
   if (failed_) return Error{"connection failed"};
+  if (auto f = Flush(); !f.ok()) return f.error();
   size_t completed = 0;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   // The first PDU may be waited for; then everything already buffered or readable.
@@ -450,6 +468,7 @@ size_t TcpQueue::Reap(const std::function<void(const Cqe&)>& fn) {
 }
 
 Result<Cqe> TcpQueue::Wait(uint16_t cid) {
+  if (auto f = Flush(); !f.ok()) return f.error();
   auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   while (!(cmds_[cid].busy && cmds_[cid].done)) {
     if (failed_) return Error{"connection failed"};

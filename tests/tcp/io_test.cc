@@ -194,8 +194,13 @@ TEST(TcpIo, ManyCommandsInFlight) {
   std::vector<std::vector<uint8_t>> data(kCmds), back(kCmds);
   for (int i = 0; i < kCmds; ++i) {
     data[i] = Pattern((i % 2 ? 16 : 64) * 512, 100 + i);  // 8 KiB in-capsule, 32 KiB by R2T
+    // Queued, then sent in batches of 8 with one sendmsg (Flush) as a host would.
     auto cid = s.io->Submit(
-        host::TcpDriver::ReadWriteSqe(kOpWrite, 1, i * 64ull, data[i].size() / 512), data[i]);
+        host::TcpDriver::ReadWriteSqe(kOpWrite, 1, i * 64ull, data[i].size() / 512), data[i], {},
+        /*send_now=*/false);
+    if (i % 8 == 7) {
+      ASSERT_TRUE(s.io->Flush().ok());
+    }
     ASSERT_TRUE(cid.ok()) << cid.error().message;
   }
   size_t done = 0;

@@ -62,8 +62,13 @@ class TcpQueue {
   // Submits a command; the queue assigns the CID and the SGL: `out` (host -> controller) travels
   // in-capsule when it fits the in-capsule limit, otherwise by R2T/H2CData; `in` receives
   // controller -> host data. The buffers must stay valid until the command completes. Returns the
-  // CID. Fails when `entries - 1` commands are outstanding or the connection failed.
-  Result<uint16_t> Submit(Sqe sqe, std::span<const uint8_t> out = {}, std::span<uint8_t> in = {});
+  // CID. Fails when `entries - 1` commands are outstanding or the connection failed. With
+  // `send_now` false the capsule is only queued: Flush() (or the next Poll/Wait) sends every queued
+  // capsule with one sendmsg, which is how a host batches submissions.
+  Result<uint16_t> Submit(Sqe sqe, std::span<const uint8_t> out = {}, std::span<uint8_t> in = {},
+                          bool send_now = true);
+  // Sends the capsules queued by Submit(..., send_now = false).
+  Result<void> Flush();
   // Waits up to `timeout` for PDUs and processes every one that arrived (answering R2Ts, receiving
   // data, recording completions). Returns the number of commands completed.
   Result<size_t> Poll(std::chrono::milliseconds timeout);
@@ -102,7 +107,8 @@ class TcpQueue {
  private:
   struct Command;
   TcpQueue(int fd, const TcpQueueOptions& options);
-  Result<void> SendAll(const ::iovec* iov, int iovcnt);
+  // Writes every byte of iov[0..iovcnt) (blocking); modifies the array as it goes.
+  Result<void> SendAll(::iovec* iov, size_t iovcnt);
   Result<void> ReadExact(void* dst, size_t len, std::chrono::steady_clock::time_point deadline);
   Result<bool> ProcessOnePdu(std::chrono::steady_clock::time_point deadline);
   Result<void> OnR2T(const uint8_t* hdr);
@@ -123,6 +129,7 @@ class TcpQueue {
   uint32_t outstanding_ = 0;
   std::vector<Command> cmds_;  // by CID
   std::vector<uint16_t> done_;
+  std::vector<::iovec> pending_;  // queued capsules (Submit with send_now = false)
   std::vector<uint8_t> rbuf_;
   size_t rhead_ = 0;
   size_t rtail_ = 0;
