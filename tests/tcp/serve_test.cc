@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -60,7 +60,6 @@ bool Start(Server& s, std::vector<std::string> args) {
   close(p[1]);
   s.out = p[0];
   if (rc != 0) return false;
-  std::regex re(R"(listening on \S+ port (\d+) \(discovery port (\d+)\))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd pf{s.out, POLLIN, 0};
@@ -69,12 +68,18 @@ bool Start(Server& s, std::vector<std::string> args) {
     ssize_t n = read(s.out, buf, sizeof(buf));
     if (n <= 0) return false;
     s.text.append(buf, static_cast<size_t>(n));
-    std::smatch m;
-    if (std::regex_search(s.text, m, re) && s.text.find("Stop with") != std::string::npos) {
-      s.port = static_cast<uint16_t>(std::stoi(m[1]));
-      s.discovery_port = static_cast<uint16_t>(std::stoi(m[2]));
-      return true;
+    // "... listening on ADDR port P (discovery port D)", complete once "Stop with" follows.
+    size_t at = s.text.find("listening on ");
+    if (at == std::string::npos || s.text.find("Stop with") == std::string::npos) continue;
+    unsigned port = 0, disc = 0;
+    size_t pos = s.text.find(" port ", at);
+    if (pos == std::string::npos ||
+        std::sscanf(s.text.c_str() + pos, " port %u (discovery port %u)", &port, &disc) != 2) {
+      return false;
     }
+    s.port = static_cast<uint16_t>(port);
+    s.discovery_port = static_cast<uint16_t>(disc);
+    return true;
   }
   return false;
 }
