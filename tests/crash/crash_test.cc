@@ -1,6 +1,6 @@
 // Crash safety (issue #4): a writer process (crash_writer) drives a file-backed controller and is
-// killed with SIGKILL after a random few milliseconds, 30 times over the same images. After each
-// kill the images are reopened (a new backend) and checked:
+// killed with SIGKILL a random 0-60 ms after its first reported write, 30 times over the same
+// images. After each kill the images are reopened (a new backend) and checked:
 //   - every block is either all zero (never written) or exactly one write's content (no block mixes
 //     two writes: the guarantee is per logical block);
 //   - every write reported durable (FUA, or completed before a completed Flush) is intact unless a
@@ -51,11 +51,18 @@ std::string RunAndKill(const std::string& data, const std::string& meta, uint64_
     ::_exit(127);
   }
   ::close(fds[1]);
-  std::this_thread::sleep_for(std::chrono::milliseconds(kill_ms));
-  ::kill(pid, SIGKILL);
+  // The kill delay starts once the writer has reported its first completed record, so a slow
+  // start (controller bring-up under a sanitizer, a loaded machine) never leaves a run without
+  // writes: where the kill lands is random, that it lands during writing is not.
   std::string out;
   char buf[65536];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) out.append(buf, n);
+  ssize_t n = 0;
+  while (out.find('\n') == std::string::npos && (n = ::read(fds[0], buf, sizeof(buf))) > 0) {
+    out.append(buf, n);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(kill_ms));
+  ::kill(pid, SIGKILL);
+  while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) out.append(buf, n);
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -75,7 +82,7 @@ TEST(CrashTest, DurableWritesSurviveSigkill) {
   for (int iter = 0; iter < 30; ++iter) {
     SCOPED_TRACE("iteration " + std::to_string(iter));
     const uint64_t first_tag = (iter + 1) * 1000000ull;
-    std::string out = RunAndKill(data, meta, first_tag, rng(), 20 + rng() % 60);
+    std::string out = RunAndKill(data, meta, first_tag, rng(), rng() % 60);
     // Records: W lba nlb tag fua / F.
     std::istringstream in(out);
     std::vector<std::tuple<uint64_t, uint32_t, uint64_t>> pending;
@@ -119,7 +126,7 @@ TEST(CrashTest, DurableWritesSurviveSigkill) {
       ASSERT_LT(tag, first_tag + 1000000) << "LBA " << lba;
     }
   }
-  EXPECT_GT(writes, 30) << "the writer should complete writes before each kill";
+  EXPECT_GE(writes, 30) << "every run reports at least one write before its kill";
   std::filesystem::remove_all(dir);
 }
 

@@ -125,9 +125,10 @@ TEST_P(ModelTest, RandomCommandsAgreeWithModel) {
         break;
       }
       case 4: {  // Compare (sometimes with a flipped byte)
-        std::vector<uint8_t> d(m.data.begin() + std::min(s, kBlocks) * m.lba,
-                               m.data.begin() + std::min(s, kBlocks) * m.lba + n * m.lba);
-        d.resize(n * m.lba);
+        // The model's data for the in-range part of [s, s + n); zeroes beyond the namespace.
+        std::vector<uint8_t> d(n * m.lba, 0);
+        const uint64_t have = s < kBlocks ? std::min<uint64_t>(n, kBlocks - s) : 0;
+        if (have != 0) std::memcpy(d.data(), &m.data[s * m.lba], have * m.lba);
         std::vector<uint8_t> md(n * spec.ms + 1, 0);
         if (ms_wire && in) std::memcpy(md.data(), &m.meta[s * m.ms], n * m.ms);
         const bool flip = rnd(3) == 0;
