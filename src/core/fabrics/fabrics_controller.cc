@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/admin/admin_state.h"
+
 namespace nvemu::fabrics {
 
 FabricsController::FabricsController(TargetCore& core, SubsystemEntry& entry, uint16_t cntlid,
@@ -30,7 +32,10 @@ FabricsController::~FabricsController() {
   // The Controller goes first: its destructor unregisters from the subsystem, which may meanwhile
   // call QuiesceIo() on this object (a namespace change from another controller), so the members
   // that uses must still exist. Only then may the CNTLID be handed out again (the subsystem keys
-  // its controllers by CNTLID).
+  // its controllers by CNTLID). An association can end without a shutdown (socket closed, KATO
+  // expired): its SMART counters go to the subsystem state first, where the next controller
+  // starts from.
+  AdminStatePersist(*ctrl_);
   ctrl_.reset();
   entry_.subsystem->ReleaseCntlid(cntlid_);
   spdlog::debug("fabrics: controller {} of {} destroyed", cntlid_, entry_.nqn());
