@@ -99,7 +99,10 @@ uint32_t QueueJob::Submit(uint64_t now_ns) {
     ++submitted_;
     ++n;
   }
-  if (n != 0) queue_.Ring();
+  if (n != 0) {
+    queue_.Ring();
+    submitted_total_.store(submitted_, std::memory_order_relaxed);
+  }
   return n;
 }
 

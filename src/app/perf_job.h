@@ -6,8 +6,9 @@
 // array, the SQ doorbell is written once per refill batch and the CQ head doorbell once per reap
 // batch (host::IoQueue::Reap).
 //
-// Threading: a job is driven by one host thread. `completed()` may be read from any thread (the
-// progress line); everything else after that thread is joined.
+// Threading: a job is driven by one host thread. `completed()` and `submitted()` may be read from
+// any thread (the progress line, the stuck-run report); everything else after that thread is
+// joined.
 #pragma once
 
 #include <atomic>
@@ -58,6 +59,8 @@ class QueueJob {
   uint16_t qid() const { return queue_.qid(); }
   const JobStats& stats() const { return stats_; }
   uint64_t completed() const { return completed_.load(std::memory_order_relaxed); }
+  // Commands submitted so far (any thread; with completed(): what is outstanding).
+  uint64_t submitted() const { return submitted_total_.load(std::memory_order_relaxed); }
   uint64_t submit_failures() const { return submit_failures_; }
 
  private:
@@ -79,6 +82,7 @@ class QueueJob {
   uint64_t submit_failures_ = 0;
   JobStats stats_;
   std::atomic<uint64_t> completed_{0};
+  std::atomic<uint64_t> submitted_total_{0};  // mirror of submitted_ for other threads
 };
 
 }  // namespace nvemu::app

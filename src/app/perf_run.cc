@@ -9,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "app/perf_watch.h"
 #include "nvemu/host/pcie_driver.h"
 #include "pcie/pcie_device_impl.h"
 
@@ -24,6 +25,13 @@ constexpr uint8_t kFidArbitration = 0x01;
 constexpr uint8_t kFidInterruptCoalescing = 0x08;
 constexpr uint32_t kPrefillChunk = 128 * 1024;
 constexpr uint32_t kPrefillDepth = 16;
+// A timed run that has not ended this long after its time limit is stuck (draining the commands
+// outstanding at the limit takes microseconds); an --ios run is stuck after this long without a
+// single completion.
+constexpr uint64_t kStuckAfterNs = 2'000'000'000;
+// A host thread that found nothing to reap or submit for this long yields its core once (see
+// DriveQueues).
+constexpr uint64_t kHostYieldAfterNs = 1'000'000;
 
 uint64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -127,9 +135,16 @@ struct WindowEdges {
   std::function<void()> closed;
 };
 
-void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdges* edges) {
+// One host thread's loop. Returns when its jobs are done, or at once when `abort` is set (the
+// monitor gave up on a stuck run). A thread that found nothing to do for kHostYieldAfterNs yields
+// its core once: with more spinning threads than cores under SCHED_FIFO, the device reactor that
+// must complete its commands may be waiting for exactly this core.
+void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdges* edges,
+                 const std::atomic<bool>& abort) {
   bool opened = false, closed = false;
+  uint64_t idle_since = 0;
   for (;;) {
+    if (abort.load(std::memory_order_relaxed)) return;
     uint64_t now = NowNs();
     if (edges != nullptr && !opened && now >= w.start) {
       opened = true;
@@ -143,16 +158,25 @@ void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdge
       for (QueueJob* j : jobs) j->StopSubmitting();
     }
     const bool record = now >= w.start && now < w.end;
-    for (QueueJob* j : jobs) j->Reap(now, record);
+    uint32_t moved = 0;
+    for (QueueJob* j : jobs) moved += j->Reap(now, record);
     now = NowNs();
     bool done = true;
     for (QueueJob* j : jobs) {
-      j->Submit(now);
+      moved += j->Submit(now);
       done &= j->Done();
     }
     if (done) {
       if (edges != nullptr && !closed) edges->closed();
       return;
+    }
+    if (moved != 0) {
+      idle_since = 0;
+    } else if (idle_since == 0) {
+      idle_since = now;
+    } else if (now - idle_since >= kHostYieldAfterNs) {
+      std::this_thread::yield();
+      idle_since = 0;
     }
   }
 }
@@ -185,6 +209,42 @@ std::vector<ReactorResult> Delta(const std::vector<ReactorResult>& a,
   return out;
 }
 
+// The monitor's view of the run, sampled about once per second: a stuck run reports the progress
+// of the last interval.
+struct ProgressSample {
+  uint64_t t = 0;
+  std::vector<uint64_t> completed;  // per job
+  std::vector<ReactorResult> reactors;
+};
+
+ProgressSample Sample(const std::vector<std::unique_ptr<QueueJob>>& jobs,
+                      pcie::PcieDeviceImpl* impl) {
+  ProgressSample s;
+  s.t = NowNs();
+  for (const auto& j : jobs) s.completed.push_back(j->completed());
+  s.reactors = SnapshotReactors(impl);
+  return s;
+}
+
+std::string StuckReport(const std::vector<std::unique_ptr<QueueJob>>& jobs, bool timed,
+                        const ProgressSample& before, const ProgressSample& now, uint64_t end_ns) {
+  std::vector<QueueProgress> queues;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const uint64_t done = now.completed[i];
+    queues.push_back(
+        QueueProgress{jobs[i]->qid(), jobs[i]->submitted() - done, done - before.completed[i]});
+  }
+  std::vector<ReactorProgress> reactors;
+  for (size_t i = 0; i < now.reactors.size() && i < before.reactors.size(); ++i) {
+    const ReactorResult& a = before.reactors[i];
+    const ReactorResult& b = now.reactors[i];
+    reactors.push_back(ReactorProgress{b.name, b.entries - a.entries, b.idle_polls - a.idle_polls,
+                                       b.sleeps - a.sleeps});
+  }
+  const double late = now.t > end_ns ? (now.t - end_ns) / 1e9 : 0.0;
+  return DescribeStuckRun(timed, late, (now.t - before.t) / 1e9, queues, reactors);
+}
+
 uint64_t HostInterrupts(PcieDriver& drv, const std::vector<IoQueue*>& queues) {
   uint64_t n = 0;
   for (IoQueue* q : queues) n += drv.interrupts().count(q->vector());
@@ -206,7 +266,7 @@ double PerfResult::ratio_to_limit() const {
 }
 
 Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
-                           std::ostream* progress) {
+                           std::ostream* progress, const PerfHooks* hooks) {
   if (auto v = ValidatePerfOptions(o); !v.ok()) return v.error();
   if (o.nsid > config.namespaces.size()) {
     return Error{fmt::format("--namespace {}: the controller has {} namespace(s)", o.nsid,
@@ -342,14 +402,22 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
                       after = SnapshotReactors(impl);
                       irq_after = HostInterrupts(drv, queues);
                     }};
+  const CpuBudget budget = CurrentCpuBudget();
+  const std::string oversubscribed = OversubscriptionWarning(
+      config.mode == ProcessingMode::kPoll ? config.io_reactors : 0, o.threads, budget);
+  if (!oversubscribed.empty()) spdlog::warn("perf: {}", oversubscribed);
+  if (hooks != nullptr && hooks->before_load) hooks->before_load(drv);
   std::vector<std::thread> threads;
   std::atomic<uint32_t> running{o.threads};
+  std::atomic<bool> abort{false};
   for (size_t t = 0; t < per_thread.size(); ++t) {
     threads.emplace_back([&, t] {
-      DriveQueues(per_thread[t], w, t == 0 ? &edges : nullptr);
+      DriveQueues(per_thread[t], w, t == 0 ? &edges : nullptr, abort);
       running.fetch_sub(1);
     });
   }
+  // Every thread exists: the monitor may now outrank them (children would inherit the boost).
+  RealtimeBoost boost;
 
   // Monitor: a progress line once per second while the host threads run.
   auto completed = [&] {
@@ -357,23 +425,55 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
     for (auto& j : jobs) n += j->completed();
     return n;
   };
+  // It also bounds the run: a timed run must end kStuckAfterNs after w.end, an --ios run must
+  // complete something every kStuckAfterNs. Otherwise it reports what the run waits for, makes
+  // the host threads return, and if they cannot (starved of a core) stops the device's reactors.
   SleepUntil(w.start);
   uint64_t last_t = NowNs(), last_n = completed();
+  ProgressSample prev = Sample(jobs, impl);
+  uint64_t last_progress = prev.t;
+  std::string stuck;
   while (running.load() != 0) {
     const uint64_t now = NowNs();
-    if (w.timed && now >= w.end) break;
-    const uint64_t next = std::min<uint64_t>(w.end, now + 1'000'000'000);
-    while (NowNs() < next && running.load() != 0) {
+    const uint64_t next = now + 1'000'000'000;
+    const uint64_t deadline = w.timed ? w.end + kStuckAfterNs : last_progress + kStuckAfterNs;
+    while (NowNs() < std::min(next, deadline) && running.load() != 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (progress != nullptr) {
-      const uint64_t t = NowNs(), n = completed();
+    const uint64_t t = NowNs();
+    const uint64_t n = completed();
+    if (n != last_n) last_progress = t;
+    if (running.load() != 0 &&
+        t >= (w.timed ? w.end + kStuckAfterNs : last_progress + kStuckAfterNs)) {
+      stuck = StuckReport(jobs, w.timed, prev, Sample(jobs, impl), w.timed ? w.end : last_progress);
+      break;
+    }
+    if (progress != nullptr && t < w.end) {
       PrintProgress(*progress, (t - w.start) / 1e9, n - last_n, (t - last_t) / 1e9, o.block_size);
-      last_t = t;
-      last_n = n;
+    }
+    last_t = t;
+    last_n = n;
+    prev = Sample(jobs, impl);
+  }
+  bool device_stopped = false;
+  if (!stuck.empty()) {
+    abort.store(true);
+    const uint64_t give_up = NowNs() + 1'000'000'000;
+    while (running.load() != 0 && NowNs() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (running.load() != 0 && impl != nullptr) {
+      impl->Stop();  // frees the cores the reactors spin on; the host threads then see `abort`
+      device_stopped = true;
     }
   }
   for (auto& t : threads) t.join();
+  if (!stuck.empty()) {
+    spdlog::error("perf: {}", stuck);
+    return Error{stuck + (device_stopped ? " The host threads did not return within 1 s; the "
+                                           "device's reactors were stopped to release them."
+                                         : "")};
+  }
   const uint64_t t_end = w.timed ? w.end : NowNs();
   if (progress != nullptr) *progress << "\r" << std::string(60, ' ') << "\r" << std::flush;
   res.elapsed_s = (t_end - w.start) / 1e9;

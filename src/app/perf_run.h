@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -21,6 +22,7 @@
 #include "app/perf_job.h"
 #include "app/perf_options.h"
 #include "nvemu/config.h"
+#include "nvemu/host/pcie_driver.h"
 #include "nvemu/status.h"
 
 namespace nvemu::app {
@@ -71,8 +73,16 @@ struct PerfResult {
   double ratio_to_limit() const;
 };
 
+// Test seams of RunPerf.
+struct PerfHooks {
+  // Called once the queues exist and the range is prefilled, just before the host threads start.
+  std::function<void(host::PcieDriver&)> before_load;
+};
+
 // Runs the workload. `progress`, when set, receives a live "\r..." line once per second.
+// Bounded: a timed run that has not ended 2 s after its time limit (an --ios run: 2 s without a
+// completion) fails with an error that says what it waits for (perf_watch.h).
 Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& options,
-                           std::ostream* progress);
+                           std::ostream* progress, const PerfHooks* hooks = nullptr);
 
 }  // namespace nvemu::app

@@ -6,7 +6,9 @@
 // takes a lock or allocates.
 //
 // Waiting for work depends on the processing mode (docs/performance.md measures them):
-//   kPoll   - busy-poll: lowest latency, one core per reactor.
+//   kPoll   - busy-poll: lowest latency, one core per reactor. After 1 ms without work the
+//             reactor yields its core once per idle millisecond (sched_yield), so that with more
+//             spinning threads than cores under SCHED_FIFO no equal-priority thread starves.
 //   kNotify - sleep when idle; producers call Notify() after publishing work (a doorbell write).
 //             The handshake (sleeping flag, fence, re-poll before sleeping) means no wake-up is
 //             lost, and Notify() costs one atomic load while the reactor is awake. The sleep is
@@ -95,6 +97,8 @@ class Reactor {
   // Loop iterations (poll/notify) that found no work, and notify-mode sleeps.
   uint64_t idle_polls() const { return idle_polls_.load(std::memory_order_relaxed); }
   uint64_t sleeps() const { return sleeps_.load(std::memory_order_relaxed); }
+  // Poll mode: times the reactor gave its core away after an idle millisecond.
+  uint64_t poll_yields() const { return poll_yields_.load(std::memory_order_relaxed); }
   // Entries the pollers reported as processed.
   uint64_t entries() const { return entries_.load(std::memory_order_relaxed); }
   // Timer mode: ticks run, the most entries processed in one tick, ticks that started more than
@@ -135,6 +139,7 @@ class Reactor {
 
   std::atomic<uint64_t> idle_polls_{0};
   std::atomic<uint64_t> sleeps_{0};
+  std::atomic<uint64_t> poll_yields_{0};
   std::atomic<uint64_t> entries_{0};
   std::atomic<uint64_t> ticks_{0};
   std::atomic<uint32_t> max_tick_entries_{0};
