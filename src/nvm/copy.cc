@@ -106,7 +106,12 @@ Status ExecuteCopy(const IoContext& ctx, Request& req) {
       st = CheckPi(*ns, wpi, data, meta, static_cast<uint32_t>(total));
     }
   }
-  if (st.ok()) st = WriteMedia(*ns, sdlba, static_cast<uint32_t>(total), data, meta);
+  if (st.ok()) {
+    // Fused Compare and Write pairs stay atomic against the destination write (nvm/range_lock.h).
+    WriteScope scope;
+    st = scope.Enter(ns->fused_lock(), sdlba, total);
+    if (st.ok()) st = WriteMedia(*ns, sdlba, static_cast<uint32_t>(total), data, meta);
+  }
   if (st.ok()) st = MakeDurable(ctx, *ns, Fua(req.sqe));
   if (!st.ok()) req.dw0 = 0;
   return st;

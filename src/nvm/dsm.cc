@@ -32,6 +32,11 @@ Status ExecuteDatasetManagement(const IoContext& ctx, Request& req) {
   }
   for (uint32_t i = 0; i < nr; ++i) {
     if (ranges[i].nlb == 0) continue;
+    // Fused Compare and Write pairs stay atomic against deallocation (nvm/range_lock.h).
+    WriteScope scope;
+    if (Status st = scope.Enter(ns->fused_lock(), ranges[i].slba, ranges[i].nlb); !st.ok()) {
+      return st;
+    }
     if (Status st = DeallocateMedia(*ns, ranges[i].slba, ranges[i].nlb); !st.ok()) return st;
   }
   return MakeDurable(ctx, *ns, false);

@@ -1,10 +1,12 @@
 // Fused Compare and Write (NVMe Base 2.0, 3.4.2 Fused Operations; NVM Command Set 1.0, 3.2.1 and
 // 3.2.6): FUSE = 01b on a Compare, immediately followed in the same SQ by a Write with FUSE = 10b
-// on the same LBA range. The pair is atomic against other fused pairs on any queue: the first
-// command takes the namespace's RangeLock (nvm/range_lock.h) and the second releases it. Plain
-// Reads and Writes never take the lock (the I/O path stays lock-free), so the atomicity promised is
-// against other fused operations; a plain Write from another queue may land between the Compare
-// and the Write (FUSES advertises only Compare and Write).
+// on the same LBA range. The pair is atomic against every command that writes the range, from any
+// queue, reactor or controller: the first command takes the namespace's RangeLock
+// (nvm/range_lock.h), which first waits for writes already executing on the range, and the second
+// releases it. Other writes pass the lock's write gate (an atomic load while no pair is in
+// flight); one that collides with a held range waits for the pair on another thread, or fails
+// with Command Interrupted (retryable) when the pair does not finish in time or is held by its
+// own thread.
 //
 // Commands complete one at a time, so the Compare's completion is posted before the Write is
 // fetched. Errors: the first fails (Compare Failure, any other error, or Command Interrupted when

@@ -29,6 +29,30 @@ constexpr std::array<IoHandler, 256> MakeIoTable() {
 }
 constexpr std::array<IoHandler, 256> kIoTable = MakeIoTable();
 
+// Commands that write the LBA range of CDW10-12 (SLBA, NLB) pass the namespace's write gate, so
+// that fused Compare and Write pairs stay atomic against them (nvm/range_lock.h). Dataset
+// Management and Copy name their ranges in the data buffer and pass the gate themselves.
+constexpr std::array<bool, 256> MakeGatedTable() {
+  std::array<bool, 256> t{};
+  t[nvm::kOpWrite] = true;
+  t[nvm::kOpWriteUncorrectable] = true;
+  t[nvm::kOpWriteZeroes] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kGatedBySqeRange = MakeGatedTable();
+
+// NVMe Base 2.0, 3.4.2: a write of a range a fused pair holds waits for the pair (or fails with
+// Command Interrupted, retryable). Invalid namespaces and ranges go straight to the handler, which
+// reports them.
+Status ExecuteGated(const IoContext& ctx, Request& req, IoHandler handler) {
+  Namespace* ns = nvm::LookupNamespace(ctx, req.sqe.nsid);
+  const nvm::LbaRange r = nvm::ParseRange(req.sqe);
+  if (ns == nullptr || !ns->InRange(r.slba, r.nlb)) return handler(ctx, req);
+  WriteScope scope;
+  if (Status st = scope.Enter(ns->fused_lock(), r.slba, r.nlb); !st.ok()) return st;
+  return handler(ctx, req);
+}
+
 }  // namespace
 
 IoControllerState::IoControllerState(uint16_t cntlid, uint32_t max_sqid)
@@ -91,6 +115,7 @@ Status ExecuteIoCommand(const IoContext& ctx, Request& req) {
     // A first fused command not followed by its second: drop the pair.
     if (slot != nullptr && (slot->pending || slot->failed)) ctx.controller->ReleaseFused(req.sqid);
   }
+  if (kGatedBySqeRange[req.sqe.opc]) return ExecuteGated(ctx, req, handler);
   return handler(ctx, req);
 }
 

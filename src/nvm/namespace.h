@@ -2,8 +2,9 @@
 //
 // Immutable geometry (NSZE, LBA format, metadata layout, protection information, identifiers) plus
 // the backend that holds the data and metadata images, and the per-namespace state the NVM commands
-// share: the uncorrectable-block set (lock-free), the fused-operation range lock (a mutex, taken
-// only by fused Compare and Write) and the reservation state (a mutex for changes; I/O checks are
+// share: the uncorrectable-block set (lock-free), the fused-operation range lock and write gate
+// (nvm/range_lock.h: a mutex taken by fused Compare and Write, and by other writes only while a
+// pair is in flight) and the reservation state (a mutex for changes; I/O checks are
 // lock-free). Threading: the geometry is constant after construction; everything else is safe
 // for concurrent use, so any reactor may execute I/O on a namespace.
 //
@@ -88,7 +89,7 @@ class Namespace {
 
   // Blocks made uncorrectable by Write Uncorrectable (cleared when rewritten or deallocated).
   LbaBitmap& uncorrectable() { return uncorrectable_; }
-  // Serialises fused Compare and Write pairs on overlapping ranges.
+  // Fused Compare and Write ranges, and the gate every other LBA write passes.
   RangeLock& fused_lock() { return fused_lock_; }
   Reservations& reservations() { return reservations_; }
   const Reservations& reservations() const { return reservations_; }
