@@ -21,6 +21,8 @@
 
 namespace nvemu {
 
+class AsyncBackend;  // storage/async_io.h (in-tree): io_uring submission
+
 // The outcome of a backend operation: 0 or a positive errno value. storage/io_status.h maps it to
 // an NVMe status in one place.
 struct IoStatus {
@@ -79,6 +81,9 @@ class Backend {
   }
   // "ram", "file" or "null", for logs and the CLI.
   virtual const char* Kind() const = 0;
+  // Asynchronous submission of data reads/writes and flushes (the file backend with io_uring),
+  // or null: every operation is synchronous. See src/storage/async_io.h.
+  virtual AsyncBackend* Async() { return nullptr; }
 };
 
 // Sparse RAM backend: memory is allocated in chunks on first write, so a 1 TiB namespace costs only
@@ -98,6 +103,10 @@ struct FileBackendOptions {
   // Open the data image with O_DIRECT (bypassing the page cache). Unaligned requests bounce
   // through an aligned buffer; see storage/file_backend.cc.
   bool direct = false;
+  // Submit data reads/writes and flushes through the calling reactor's io_uring (asynchronous
+  // completion; storage/async_io.h). Where a thread has no ring (io_uring unavailable, not a
+  // reactor) the synchronous path is used.
+  bool io_uring = false;
 };
 
 // File backend: opens (or creates, sized, on first use) the data image and the metadata image.

@@ -23,6 +23,9 @@ struct NamespaceConfig {
   bool pi_first = false;      // DPS bit 3: PI in the first bytes of the metadata (else the last)
   bool pi_64b_guard = false;  // 64b Guard PI format (16 bytes of PI; metadata_size 16)
   bool direct_io = false;     // file backend: open the data image with O_DIRECT
+  // File backend: submit data reads/writes and flushes through each reactor's io_uring (many
+  // commands in flight per reactor); falls back to synchronous I/O where io_uring is unavailable.
+  bool io_uring = false;
   BackendKind backend = BackendKind::kRam;
   std::string data_path;      // file backend: data image (default: nvemu-n<nsid>.img)
   std::string metadata_path;  // file backend: metadata image (default: nvemu-n<nsid>.meta)

@@ -1,8 +1,13 @@
 #include "engine/reactor.h"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <future>
 
 namespace nvemu::engine {
@@ -95,7 +100,53 @@ void Reactor::RemovePoller(Poller* poller) {
 
 void Reactor::Wake() {
   wake_seq_.fetch_add(1, std::memory_order_seq_cst);
+  const int fd = wake_fd_.load(std::memory_order_seq_cst);
+  if (fd >= 0) {
+    const uint64_t one = 1;
+    ssize_t rc;
+    do {
+      rc = ::write(fd, &one, sizeof(one));
+    } while (rc < 0 && errno == EINTR);
+    return;
+  }
   FutexWake(wake_seq_, 1);
+}
+
+// Entries of each reactor's submission ring (completions: twice as many, and the kernel keeps
+// overflowing ones: IORING_FEAT_NODROP).
+constexpr unsigned kIoRingEntries = 256;
+
+IoRing* Reactor::EnsureIoRing() {
+  if (ring_ || ring_failed_) return ring_.get();
+  if (!OnThread()) return nullptr;
+  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int err = 0;
+  ring_ = IoRing::Create(kIoRingEntries, event_fd_, &err);
+  if (!ring_) {
+    ring_failed_ = true;
+    if (event_fd_ >= 0) ::close(event_fd_);
+    event_fd_ = -1;
+    spdlog::warn("reactor {}: io_uring unavailable ({}); file I/O stays synchronous",
+                 options_.name, std::strerror(err));
+    return nullptr;
+  }
+  spdlog::debug("reactor {}: io_uring ready", options_.name);
+  // Timer mode keeps its futex sleeps (completions are reaped at the next tick).
+  if (options_.mode == ProcessingMode::kNotify) wake_fd_.store(event_fd_, std::memory_order_seq_cst);
+  return ring_.get();
+}
+
+// Notify-mode sleep once the reactor has a ring: an eventfd that Wake() and the ring both signal.
+void Reactor::SleepOnEventFd(uint64_t timeout_ns) {
+  pollfd p{event_fd_, POLLIN, 0};
+  int timeout_ms = -1;
+  if (timeout_ns != kWaitForever) {
+    timeout_ms = static_cast<int>(std::min<uint64_t>((timeout_ns + 999'999) / 1'000'000, 1'000'000));
+  }
+  ::poll(&p, 1, timeout_ms);
+  uint64_t v;
+  while (::read(event_fd_, &v, sizeof(v)) > 0) {
+  }
 }
 
 bool Reactor::DrainMailbox() {
@@ -113,6 +164,8 @@ bool Reactor::DrainMailbox() {
 uint32_t Reactor::PollAll(uint32_t budget) {
   uint32_t done = 0;
   for (Poller* p : pollers_) done += p->Poll(budget);
+  // Submits what the pollers queued this pass, then runs the completions that arrived.
+  if (ring_) done += ring_->Poll(budget);
   if (done != 0) Bump(entries_, uint64_t{done});
   return done;
 }
@@ -125,6 +178,7 @@ uint64_t Reactor::MinTimeoutNs() {
 
 void Reactor::Run() {
   thread_id_.store(std::this_thread::get_id());
+  IoRingHost::SetForThread(this);
   if (options_.mode != ProcessingMode::kPoll) SetPreciseTimerSlack();
   spdlog::debug("reactor {}: started", options_.name);
   if (options_.mode == ProcessingMode::kTimer) {
@@ -134,6 +188,16 @@ void Reactor::Run() {
   }
   // Final drain so that RunSync callers waiting on us are released.
   DrainMailbox();
+  if (ring_) {
+    // Asynchronous I/O still in flight completes here, on this thread, before the ring goes.
+    ring_->WaitInflight();
+    wake_fd_.store(-1, std::memory_order_seq_cst);
+    ring_.reset();
+    ::close(event_fd_);
+    event_fd_ = -1;
+  }
+  ring_failed_ = false;
+  IoRingHost::SetForThread(nullptr);
   spdlog::debug("reactor {}: stopped", options_.name);
 }
 
@@ -181,15 +245,22 @@ void Reactor::RunPollOrNotify() {
     // (both seq_cst); we store `sleeping_`, fence, then read its doorbells. One of the two sides
     // sees the other, so work published before the producer saw `sleeping_ == false` is found here.
     uint32_t seq = wake_seq_.load(std::memory_order_seq_cst);
+    if (ring_) ring_->SetEventFdEnabled(true);  // a completion from now on wakes the sleep
     sleeping_.store(true, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (has_mail_.load(std::memory_order_seq_cst) || PollAll(options_.poll_budget) > 0 ||
         stop_.load()) {
       sleeping_.store(false, std::memory_order_relaxed);
+      if (ring_) ring_->SetEventFdEnabled(false);
       continue;
     }
     Bump(sleeps_);
-    FutexWait(wake_seq_, seq, MinTimeoutNs());
+    if (wake_fd_.load(std::memory_order_relaxed) >= 0) {
+      SleepOnEventFd(MinTimeoutNs());
+      ring_->SetEventFdEnabled(false);
+    } else {
+      FutexWait(wake_seq_, seq, MinTimeoutNs());
+    }
     sleeping_.store(false, std::memory_order_relaxed);
     worked = false;
     idle_since = 0;
@@ -206,6 +277,8 @@ void Reactor::Tick() {
     budget -= std::min(budget, p->Poll(budget));
   }
   if (n != 0) next_poller_ = (next_poller_ + 1) % n;
+  // Asynchronous I/O completions are not SQ entries: they do not draw from the tick's budget.
+  if (ring_) ring_->Poll(UINT32_MAX);
   const uint32_t done = options_.entries_per_tick - budget;
   if (done != 0) Bump(entries_, uint64_t{done});
   if (done > max_tick_entries_.load(std::memory_order_relaxed)) {

@@ -14,6 +14,8 @@
 //             lost, and Notify() costs one atomic load while the reactor is awake. The sleep is
 //             bounded by the pollers' TimeoutNs() (e.g. an interrupt coalescing deadline).
 //             Optionally the reactor spins `notify_spin_us` after its last work before sleeping.
+//             Once the reactor has an io_uring (engine/io_ring.h) it sleeps on an eventfd instead
+//             of the futex: Notify() writes it and the ring signals it on completions.
 //   kTimer  - the historical nvmeqemu mode: every `timer_period_us` one tick gives the pollers a
 //             shared budget of `entries_per_tick` entries; Notify() does nothing (work waits for
 //             the next tick). Ticks follow an absolute schedule; the wait sleeps on a futex (so
@@ -25,12 +27,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/futex.h"
+#include "engine/io_ring.h"
 #include "nvemu/config.h"
 
 namespace nvemu::engine {
@@ -57,7 +61,7 @@ struct ReactorOptions {
   uint32_t notify_spin_us = 0;
 };
 
-class Reactor {
+class Reactor final : private IoRingHost {
  public:
   explicit Reactor(ReactorOptions options);
   ~Reactor();
@@ -107,7 +111,13 @@ class Reactor {
   uint32_t max_tick_entries() const { return max_tick_entries_.load(std::memory_order_relaxed); }
   uint64_t late_ticks() const { return late_ticks_.load(std::memory_order_relaxed); }
 
+  // The reactor's io_uring, created on first use (IoRing::ForThread on this thread); null before
+  // that or when io_uring is unavailable. Reactor thread only.
+  IoRing* io_ring() const { return ring_.get(); }
+
  private:
+  IoRing* EnsureIoRing() override;
+  void SleepOnEventFd(uint64_t timeout_ns);
   void Run();
   void RunTimer();
   void RunPollOrNotify();
@@ -134,6 +144,13 @@ class Reactor {
 
   std::atomic<bool> sleeping_{false};
   std::atomic<uint32_t> wake_seq_{0};  // futex word: bumped by Wake()
+
+  // io_uring (reactor thread only) and the eventfd it signals; wake_fd_ >= 0 once the notify-mode
+  // reactor sleeps on the eventfd instead of the futex.
+  std::unique_ptr<IoRing> ring_;
+  bool ring_failed_ = false;
+  int event_fd_ = -1;
+  std::atomic<int> wake_fd_{-1};
 
   uint64_t sleep_overshoot_ns_ = 20'000;  // timer mode: learnt futex sleep overshoot
 

@@ -109,7 +109,10 @@ Status ExecuteIoCommand(const IoContext& ctx, Request& req) {
   IoHandler handler = kIoTable[req.sqe.opc];
   if (handler == nullptr) return sc::kInvalidOpcode;
   // Fused operations (NVMe Base 2.0, 3.4.2): only Compare and Write (Identify FUSES bit 0).
-  if (req.sqe.fuse() != 0) return nvm::ExecuteFused(ctx, req);
+  if (req.sqe.fuse() != 0) {
+    req.async = nullptr;  // the pair's range lock is held across the write: synchronous
+    return nvm::ExecuteFused(ctx, req);
+  }
   if (ctx.controller != nullptr) {
     FusedSlot* slot = ctx.controller->fused(req.sqid);
     // A first fused command not followed by its second: drop the pair.

@@ -90,6 +90,7 @@ Result<std::unique_ptr<Namespace>> MakeNamespace(uint32_t nsid, const NamespaceC
       opts.metadata_size = meta_bytes;
       opts.metadata_fill = fill;
       opts.direct = config.direct_io;
+      opts.io_uring = config.io_uring;
       auto file = OpenFileBackend(opts);
       if (!file.ok()) return Error{fmt::format("namespace {}: {}", nsid, file.error().message)};
       backend = std::move(file.value());

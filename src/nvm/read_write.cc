@@ -1,11 +1,13 @@
 // NVM Command Set 1.0, 3.2.4 Read and 3.2.6 Write.
 //
 // Namespaces without metadata take the zero-copy path: the data channel hands host buffers
-// straight to the backend. With metadata (separate buffer or extended LBA, with or without
+// straight to the backend; with an io_uring backend and a front end slot they are submitted
+// asynchronously (nvm/async_io.h) and the command completes later. With metadata (separate buffer or extended LBA, with or without
 // protection information) the blocks go through per-thread scratch buffers so that PI can be
 // generated or checked over whole blocks before anything is written or returned.
 #include <cstring>
 
+#include "nvm/async_io.h"
 #include "nvm/io_common.h"
 #include "nvm/nvm_status.h"
 #include "storage/io_status.h"
@@ -13,23 +15,27 @@
 namespace nvemu::nvm {
 namespace {
 
-Status ReadPlain(Request& req, Namespace& ns, const LbaRange& r) {
+Status ReadPlain(const IoContext& ctx, Request& req, Namespace& ns, const LbaRange& r) {
   if (ns.uncorrectable().AnySet(r.slba, r.nlb)) return nvm_sc::kUnrecoveredReadError;
   const uint64_t base = r.slba << ns.lba_shift();
   const uint64_t bytes = static_cast<uint64_t>(r.nlb) << ns.lba_shift();
   Backend& backend = ns.backend();
   if (Status st = req.data->Prepare(bytes); !st.ok()) return st;
+  if (TryStartRead(ctx, req, ns, r, bytes)) return Status::Success();
   return req.data->Transfer(
       Direction::kToHost, 0, bytes, [&](uint8_t* buf, uint64_t off, size_t n) {
         return ToNvmeStatus(backend.Read(base + off, buf, n), IoDirection::kRead);
       });
 }
 
-Status WritePlain(Request& req, Namespace& ns, const LbaRange& r) {
+Status WritePlain(const IoContext& ctx, Request& req, Namespace& ns, const LbaRange& r) {
   const uint64_t base = r.slba << ns.lba_shift();
   const uint64_t bytes = static_cast<uint64_t>(r.nlb) << ns.lba_shift();
   Backend& backend = ns.backend();
   if (Status st = req.data->Prepare(bytes); !st.ok()) return st;
+  // Durable before completion: FUA, or the volatile write cache disabled (as MakeDurable).
+  const bool durable = Fua(req.sqe) || !VolatileWriteCache(ctx);
+  if (TryStartWrite(ctx, req, ns, r, bytes, durable)) return Status::Success();
   Status st =
       req.data->Transfer(Direction::kFromHost, 0, bytes, [&](uint8_t* buf, uint64_t off, size_t n) {
         return ToNvmeStatus(backend.Write(base + off, buf, n), IoDirection::kWrite);
@@ -38,35 +44,22 @@ Status WritePlain(Request& req, Namespace& ns, const LbaRange& r) {
   return st;
 }
 
-// What Read and Write check before they move data, in this order: namespace and LBA range, PRINFO
-// (PI namespaces), MDTS for the bytes on the wire, the reservation for `access`.
-struct RwCommand {
-  LbaRange r;
-  Namespace* ns = nullptr;
-  PiParams pi;
-  bool meta_on_wire = false;
-  uint64_t bytes = 0;  // data buffer bytes (extended LBAs include their metadata)
-};
-
-Status PrepareRw(const IoContext& ctx, const Request& req, Access access, RwCommand* c) {
-  c->r = ParseRange(req.sqe);
-  if (Status st = ResolveRange(ctx, req, c->r, &c->ns); !st.ok()) return st;
-  if (Status st = ParseAndValidatePi(*c->ns, req.sqe, c->r.slba, &c->pi); !st.ok()) return st;
-  c->meta_on_wire = MetadataOnWire(*c->ns, c->pi);
-  c->bytes = DataBufferBytes(*c->ns, c->r.nlb, c->meta_on_wire);
-  if (Status st = CheckTransferSize(ctx, c->bytes); !st.ok()) return st;
-  return CheckReservation(ctx, *c->ns, access);
-}
-
 }  // namespace
 
 Status ExecuteRead(const IoContext& ctx, Request& req) {
-  RwCommand c;
-  if (Status st = PrepareRw(ctx, req, Access::kRead, &c); !st.ok()) return st;
-  auto& [r, ns, pi, meta_on_wire, bytes] = c;
+  const LbaRange r = ParseRange(req.sqe);
+  Namespace* ns = nullptr;
+  if (Status st = ResolveRange(ctx, req, r, &ns); !st.ok()) return st;
+  PiParams pi;
+  if (Status st = ParseAndValidatePi(*ns, req.sqe, r.slba, &pi); !st.ok()) return st;
+  const bool meta_on_wire = MetadataOnWire(*ns, pi);
+  const uint64_t bytes = DataBufferBytes(*ns, r.nlb, meta_on_wire);
+  if (Status st = CheckTransferSize(ctx, bytes); !st.ok()) return st;
+  if (Status st = CheckReservation(ctx, *ns, Access::kRead); !st.ok()) return st;
   Status st;
   if (ns->metadata_size() == 0) {
-    st = ReadPlain(req, *ns, r);
+    st = ReadPlain(ctx, req, *ns, r);
+    if (req.in_flight) return st;  // completes through req.async
   } else {
     uint8_t* data = Scratch(0, static_cast<size_t>(r.nlb) << ns->lba_shift());
     uint8_t* meta = Scratch(1, static_cast<size_t>(r.nlb) * ns->metadata_size());
@@ -80,12 +73,19 @@ Status ExecuteRead(const IoContext& ctx, Request& req) {
 }
 
 Status ExecuteWrite(const IoContext& ctx, Request& req) {
-  RwCommand c;
-  if (Status st = PrepareRw(ctx, req, Access::kWrite, &c); !st.ok()) return st;
-  auto& [r, ns, pi, meta_on_wire, bytes] = c;
+  const LbaRange r = ParseRange(req.sqe);
+  Namespace* ns = nullptr;
+  if (Status st = ResolveRange(ctx, req, r, &ns); !st.ok()) return st;
+  PiParams pi;
+  if (Status st = ParseAndValidatePi(*ns, req.sqe, r.slba, &pi); !st.ok()) return st;
+  const bool meta_on_wire = MetadataOnWire(*ns, pi);
+  const uint64_t bytes = DataBufferBytes(*ns, r.nlb, meta_on_wire);
+  if (Status st = CheckTransferSize(ctx, bytes); !st.ok()) return st;
+  if (Status st = CheckReservation(ctx, *ns, Access::kWrite); !st.ok()) return st;
   Status st;
   if (ns->metadata_size() == 0) {
-    st = WritePlain(req, *ns, r);
+    st = WritePlain(ctx, req, *ns, r);
+    if (req.in_flight) return st;  // durable (when it must be) before it completes
   } else {
     const size_t meta_bytes = static_cast<size_t>(r.nlb) * ns->metadata_size();
     uint8_t* data = Scratch(0, static_cast<size_t>(r.nlb) << ns->lba_shift());

@@ -44,10 +44,12 @@ bool PcieDeviceImpl::FindUnfetched(uint16_t sqid, uint16_t cid, FunctionRef<void
   return found;
 }
 
-// Admin reactor. Commands execute synchronously on their reactor, so once each io reactor has run
-// a message, no command that started before this call is still running.
+// Admin reactor. Synchronous commands are done once each io reactor has run a message; commands
+// in flight on a reactor's io_uring are waited for (and completed) inside that message.
 void PcieDeviceImpl::QuiesceIo() {
-  for (auto& r : io_reactors_) r->RunSync([] {});
+  for (size_t i = 0; i < io_reactors_.size(); ++i) {
+    io_reactors_[i]->RunSync([&] { io_groups_[i]->DrainInflight(); });
+  }
 }
 
 }  // namespace nvemu::pcie

@@ -291,8 +291,9 @@ Status PcieDeviceImpl::EnableQueues() {
 }
 
 void PcieDeviceImpl::DisableQueues() {
-  // Refuse doorbells first, then quiesce every reactor: commands execute synchronously on their
-  // reactor, so once RunSync returns nothing is in flight and no entry will be fetched.
+  // Refuse doorbells first, then quiesce every reactor: Clear() waits for the commands in flight
+  // on the reactor's io_uring, so once RunSync returns nothing is in flight and no entry will be
+  // fetched.
   for (uint32_t q = 0; q <= max_qid_; ++q) {
     sq_size_[q].store(0);
     cq_size_[q].store(0);
@@ -372,6 +373,7 @@ Status PcieDeviceImpl::CreateIoSq(Request& req) {
   sq->qprio = qprio;
   sq->cq = cqs_[cqid].get();
   sq->tail_db = &doorbells_[2 * qid];
+  sq->InitAsyncSlots(std::min(sq->size, kAsyncSlotsPerSq));
   ShadowSq(sq.get());  // after Doorbell Buffer Config (pcie/shadow_doorbells.cc)
   if (Status st = BuildQueueMemory(pc, sqe.prp1, uint64_t{sq->size} * kSqEntrySize, &sq->mem);
       !st.ok()) {
@@ -387,8 +389,9 @@ Status PcieDeviceImpl::CreateIoSq(Request& req) {
   return Status::Success();
 }
 
-// NVMe Base 2.0, 5.7 Delete I/O Submission Queue. Entries not yet fetched are discarded; commands
-// execute synchronously on their reactor, so none is in flight once the reactor has removed the SQ.
+// NVMe Base 2.0, 5.7 Delete I/O Submission Queue. Entries not yet fetched are discarded; RemoveSq
+// waits for the SQ's commands in flight (their completions are posted first), so none is left
+// once the reactor has removed the SQ.
 Status PcieDeviceImpl::DeleteIoSq(Request& req) {
   uint32_t qid = req.sqe.cdw10 & 0xffff;
   if (qid == 0 || qid > max_qid_ || !sqs_[qid]) return sc::kInvalidQueueIdentifier;

@@ -96,6 +96,36 @@ Status PrpChannel::Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk 
   return Status::Success();
 }
 
+int PrpChannel::DirectIov(uint64_t len, iovec* iov, int max) {
+  if (len == 0 || len > length_) return 0;
+  int count = 0;
+  uint64_t addr_run = 0, len_run = 0;
+  auto flush = [&]() -> bool {
+    if (count == max) return false;
+    uint8_t* p = memory_.Map(addr_run, len_run);
+    if (p == nullptr) return false;
+    iov[count].iov_base = p;
+    iov[count].iov_len = static_cast<size_t>(len_run);
+    ++count;
+    return true;
+  };
+  Status st = Walk([&](uint64_t addr, uint64_t data_off, uint64_t n) -> Status {
+    if (data_off >= len) return Status::Success();
+    n = std::min(n, len - data_off);
+    if (len_run != 0 && addr_run + len_run == addr) {
+      len_run += n;
+      return Status::Success();
+    }
+    if (len_run != 0 && !flush()) return sc::kDataTransferError;
+    addr_run = addr;
+    len_run = n;
+    return Status::Success();
+  });
+  if (!st.ok()) return 0;
+  if (len_run != 0 && !flush()) return 0;
+  return count;
+}
+
 Status PrpChannel::Move(Direction dir, uint64_t addr, uint64_t data_off, size_t len,
                         Chunk& chunk) {
   return MoveHostRange(memory_, dir, addr, data_off, len, chunk);

@@ -28,6 +28,8 @@ class PrpChannel final : public DataChannel {
   }
   uint64_t Length() const override { return length_; }
   Status Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) override;
+  // Mapped host pages, physically contiguous pages coalesced (0 when any is not mappable).
+  int DirectIov(uint64_t len, iovec* iov, int max) override;
 
  private:
   // Walks the PRPs: calls `segment(addr, data_offset, seg_len)` for each host-contiguous piece.

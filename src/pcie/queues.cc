@@ -46,6 +46,18 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
 
 }  // namespace
 
+void PcieSq::InitAsyncSlots(uint32_t count) {
+  async_slots = std::make_unique<AsyncSlot[]>(count);
+  async_free = nullptr;
+  for (uint32_t i = count; i-- > 0;) {
+    AsyncSlot& s = async_slots[i];
+    s.complete = &QueueGroup::OnAsyncComplete;
+    s.owner = this;
+    s.user = async_free;
+    async_free = &s;
+  }
+}
+
 void QueueGroup::AddCq(PcieCq* cq) {
   cq->head = 0;
   cq->free = cq->size - 1;
@@ -55,12 +67,14 @@ void QueueGroup::AddCq(PcieCq* cq) {
 }
 
 void QueueGroup::AddSq(PcieSq* sq) {
+  sq->group = this;
   sqs_.push_back(sq);
   sq->cq->sqs.push_back(sq);
   arbiter_.Add(sq);
 }
 
 void QueueGroup::RemoveSq(PcieSq* sq) {
+  WaitInflight(*sq);  // NVMe Base 2.0, 5.7: its commands complete before the SQ goes
   EraseValue(sqs_, sq);
   EraseValue(sq->cq->sqs, sq);
   arbiter_.Remove(sq);
@@ -74,9 +88,15 @@ void QueueGroup::RemoveCq(PcieCq* cq) {
 }
 
 void QueueGroup::Clear() {
+  // Controller reset: wait for in-flight I/O (its buffers and slots must outlive it) but post
+  // nothing; the queues are going away.
+  discard_async_ = true;
+  for (PcieSq* sq : sqs_) WaitInflight(*sq);
+  discard_async_ = false;
   for (PcieCq* cq : cqs_) {
     if (cq->intx_pending && env_.intx_source) env_.intx_source(cq->iv, false);
     cq->intx_pending = false;
+    cq->reserved = 0;
     cq->sqs.clear();
   }
   cqs_.clear();
@@ -121,7 +141,8 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
   uint32_t n = std::min(avail, max);
   PcieCq& cq = *sq.cq;
   // 3.3.1.3: a full CQ stops fetching; the CQ head doorbell wakes us when the host frees a slot.
-  if (cq.free < n && cq.RefreshFree() == 0) {
+  // Slots reserved for in-flight commands are not free.
+  if (cq.free - cq.reserved < n && cq.RefreshFree() - cq.reserved == 0) {
     if (!cq.stalled) {
       cq.stalled = true;
       Bump(cq_full_stalls_);
@@ -129,7 +150,7 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     return 0;
   }
   cq.stalled = false;
-  n = std::min(n, cq.free);
+  n = std::min(n, cq.free - cq.reserved);
   const uint32_t page_size = env_.controller->page_size();
   // The host wrote these SQEs from another core: start pulling their cache lines over now, a few
   // entries ahead of the one being executed.
@@ -147,6 +168,8 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     }
     sq.head = sq.head + 1 == sq.size ? 0 : sq.head + 1;
     req.sqid = sq.qid;
+    AsyncSlot* slot = sq.async_free;  // offered; the handler may complete asynchronously
+    req.async = slot;
     // Data and metadata channels from PSDT: PRPs or SGLs (pcie/sgl.h, NVMe Base 2.0, 4.1).
     Status st = WithDataChannels(*env_.memory, page_size, req, admin_, [&] {
       return admin_ ? env_.controller->ExecuteAdmin(req) : env_.controller->ExecuteIo(req);
@@ -155,6 +178,15 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
       spdlog::debug("pcie: sq {} cid {} opc {:#04x} -> {}", sq.qid, req.sqe.cid, req.sqe.opc,
                     st.ToString());
       env_.controller->RecordError(req, st);  // Error Information log (issue #3)
+    }
+    if (req.in_flight) {
+      // Completes through OnAsyncComplete; its CQ slot stays reserved until then.
+      sq.async_free = static_cast<AsyncSlot*>(slot->user);
+      slot->cid = req.sqe.cid;
+      slot->sqe = req.sqe;
+      ++sq.inflight;
+      ++cq.reserved;
+      continue;
     }
     if (req.deferred) continue;  // completes later through PostDeferred (AER, Abort)
     Cqe cqe;
@@ -167,6 +199,46 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     if (!PostCompletion(cq, cqe)) return i;
   }
   return n;
+}
+
+void QueueGroup::OnAsyncComplete(AsyncSlot* slot, Status st) {
+  auto* sq = static_cast<PcieSq*>(slot->owner);
+  sq->group->CompleteAsync(*sq, slot, st);
+}
+
+// Reactor thread (the ring's reap): posts into the CQ slot reserved at fetch time.
+void QueueGroup::CompleteAsync(PcieSq& sq, AsyncSlot* slot, Status st) {
+  PcieCq& cq = *sq.cq;
+  --sq.inflight;
+  --cq.reserved;
+  const Sqe sqe = slot->sqe;
+  slot->user = sq.async_free;
+  sq.async_free = slot;
+  if (discard_async_) return;
+  if (!st.ok()) {
+    Request req;
+    req.sqe = sqe;
+    req.sqid = sq.qid;
+    spdlog::debug("pcie: sq {} cid {} opc {:#04x} -> {}", sq.qid, sqe.cid, sqe.opc,
+                  st.ToString());
+    env_.controller->RecordError(req, st);
+  }
+  Cqe cqe{};
+  cqe.sqhd = static_cast<uint16_t>(sq.head);
+  cqe.sqid = sq.qid;
+  cqe.cid = sqe.cid;
+  cqe.status = static_cast<uint16_t>((st.field() << 1) | (cq.phase ? 1 : 0));
+  PostCompletion(cq, cqe);  // counted in commands() when it was fetched
+}
+
+void QueueGroup::WaitInflight(PcieSq& sq) {
+  if (sq.inflight == 0) return;
+  engine::IoRing* ring = engine::IoRing::ForThread();
+  while (sq.inflight != 0 && ring != nullptr) ring->WaitOne();
+}
+
+void QueueGroup::DrainInflight() {
+  for (PcieSq* sq : sqs_) WaitInflight(*sq);
 }
 
 // Deferred completions (FrontEnd::CompleteDeferred) of the admin queue: posted in order as CQ 0

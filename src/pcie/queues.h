@@ -15,6 +15,15 @@
 // work, and in notify mode the reactor sleeps until the host's CQ head doorbell write wakes it. No
 // completion is dropped or overwritten and nothing spins.
 //
+// Asynchronous completion (io_uring file backend, nvm/async_slot.h): each I/O SQ has a pool of
+// kAsyncSlotsPerSq preallocated AsyncSlots. A command that goes in flight keeps its slot and
+// reserves one CQ slot (PcieCq::reserved), so its completion can always be posted, in whatever
+// order the backend finishes; the pass that reaps it (engine::IoRing on this reactor) posts the CQE
+// with the SQ's current head, and the next poll pass raises the interrupt. With the pool empty a
+// command executes synchronously. RemoveSq waits for the SQ's in-flight commands (their CQEs are
+// posted before Delete I/O SQ completes); Clear (controller reset) waits and discards them;
+// DrainInflight (namespace changes) waits and posts them.
+//
 // Queue memory: a contiguous ring (or each page of a PRP-list ring) that HostMemory::Map() can map
 // is mapped once when the queue is created and used by pointer; the mapping must stay valid until
 // the queue is deleted (true of RegionHostMemory; a vfio-user server keeps queue memory mapped
@@ -31,6 +40,7 @@
 #include <vector>
 
 #include "engine/reactor.h"
+#include "nvm/async_slot.h"
 #include "nvemu/command.h"
 #include "nvemu/host_memory.h"
 #include "pcie/arbitration.h"
@@ -68,6 +78,9 @@ struct QueueMemory {
 };
 
 struct PcieCq;
+class QueueGroup;
+
+inline constexpr uint32_t kAsyncSlotsPerSq = 128;
 
 struct PcieSq {
   uint16_t qid = 0;
@@ -79,6 +92,14 @@ struct PcieSq {
   const std::atomic<uint32_t>* tail_db = nullptr;  // SQ y Tail Doorbell
   std::atomic<uint32_t>* event_idx = nullptr;      // shadow doorbells: EventIdx slot (else null)
   PcieCq* cq = nullptr;
+  // Asynchronous commands (I/O SQs only; reactor thread): the slot pool, its free list (linked
+  // through AsyncSlot::user) and the number in flight.
+  std::unique_ptr<AsyncSlot[]> async_slots;
+  AsyncSlot* async_free = nullptr;
+  uint32_t inflight = 0;
+  QueueGroup* group = nullptr;
+  // Allocates the pool (queue creation, control path).
+  void InitAsyncSlots(uint32_t count);
 };
 
 struct PcieCq {
@@ -94,6 +115,7 @@ struct PcieCq {
   uint32_t head = 0;                               // CQ head doorbell as last read
   uint32_t free = 0;                               // free slots as of `head` (size - 1 when empty)
   bool stalled = false;                            // full: its SQs are not fetched
+  uint32_t reserved = 0;                           // slots held for in-flight commands
   uint32_t vector_slot = 0;                        // InterruptAggregator slot (when ien)
   bool intx_pending = false;                       // counted in the INTx source of `iv`
   std::vector<PcieSq*> sqs;
@@ -140,6 +162,11 @@ class QueueGroup final : public engine::Poller {
   uint32_t Poll(uint32_t budget) override;
   uint64_t TimeoutNs() override;
 
+  // Reactor thread: waits until no command of this group is in flight, posting their completions.
+  void DrainInflight();
+  // AsyncSlot::complete of the I/O SQs' slots (reactor thread).
+  static void OnAsyncComplete(AsyncSlot* slot, Status st);
+
   // Admin group, reactor thread: posts the completion of a deferred command (Asynchronous Event
   // Request, Abort) to CQ 0 now, or as soon as CQ 0 has a free slot.
   void PostDeferred(const Cqe& cqe);
@@ -155,6 +182,9 @@ class QueueGroup final : public engine::Poller {
   // Asks the Controller to prefetch the data of the SQ entry `ahead` entries after the head.
   void PrefetchCommandData(const PcieSq& sq, uint32_t ahead);
   void FlushDeferred();
+  // Asynchronous completions and waiting for them.
+  void CompleteAsync(PcieSq& sq, AsyncSlot* slot, Status st);
+  void WaitInflight(PcieSq& sq);
   bool PostCompletion(PcieCq& cq, const Cqe& cqe);
   void RaiseInterrupts();
   void UpdateIntx(PcieCq& cq);
@@ -170,6 +200,7 @@ class QueueGroup final : public engine::Poller {
   std::atomic<uint64_t> cq_full_stalls_{0};
   std::atomic<uint64_t> irqs_{0};
   std::vector<Cqe> deferred_;  // admin: deferred completions waiting for a CQ 0 slot
+  bool discard_async_ = false;  // Clear(): in-flight completions are dropped, not posted
 };
 
 }  // namespace nvemu::pcie

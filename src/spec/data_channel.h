@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include <sys/uio.h>
+
 #include "nvemu/status.h"
 #include "spec/function_ref.h"
 
@@ -43,6 +45,17 @@ class DataChannel {
   // Fails with Data Transfer Error / Invalid PRP Offset / SGL errors when the data pointer is bad, and
   // with Invalid Field when the range exceeds Length().
   virtual Status Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) = 0;
+
+  // Zero-copy gather for asynchronous I/O: describes bytes [0, len) of the command data (after
+  // Prepare) as up to `max` process buffers that stay valid until the command completes (host
+  // memory the front end maps, a command slot buffer). Returns how many, or 0 when the channel
+  // cannot (bounce buffers, too many pieces, any addressing error: Transfer() then reports it).
+  virtual int DirectIov(uint64_t len, iovec* iov, int max) {
+    (void)len;
+    (void)iov;
+    (void)max;
+    return 0;
+  }
 
   // Prepare(len), then copies `len` bytes from `src` to the host (the whole command data).
   Status Push(const void* src, size_t len) {

@@ -11,6 +11,8 @@
 
 namespace nvemu {
 
+struct AsyncSlot;  // nvm/async_slot.h: a front end's preallocated per-command async state
+
 struct Request {
   Sqe sqe{};
   uint16_t sqid = 0;
@@ -25,6 +27,12 @@ struct Request {
   // waiting for its target): the front end posts no completion now; the Controller calls
   // FrontEnd::CompleteDeferred once the command is done.
   bool deferred = false;
+  // Asynchronous I/O (io_uring): the front end offers a free slot of its per-queue pool (null: the
+  // command must complete synchronously). A handler that submitted the command's I/O sets
+  // `in_flight`; the front end then posts nothing now and the slot's completion callback
+  // (AsyncSlot::complete) runs later on the same reactor thread with the final status.
+  AsyncSlot* async = nullptr;
+  bool in_flight = false;
   // Error Information log Parameter Error Location (NVMe Base 2.0, 5.16.1.2): byte offset of the
   // bad field in the SQE in bits 7:0 and the bit in bits 10:8; 0xffff when not applicable.
   uint16_t error_loc = 0xffff;

@@ -70,6 +70,9 @@ void Connection::AllocateSlots(uint32_t entries) {
   for (uint32_t i = entries; i-- > 0;) {
     CommandSlot& s = slots_[i];
     s.index = static_cast<uint16_t>(i);
+    s.async.complete = &Connection::OnAsyncComplete;
+    s.async.owner = this;
+    s.async.user = &s;
     s.buf = slot_data_ + i * per;
     s.capacity = static_cast<uint32_t>(per);
     s.next_free = free_;
@@ -166,10 +169,23 @@ void Connection::Execute(CommandSlot* slot) {
   req.dw0 = 0;
   req.dw1 = 0;
   req.deferred = false;
+  req.in_flight = false;
+  // I/O queues offer the slot's async state: Read/Write/Flush may complete through io_uring.
+  req.async = (queue_.qid() != 0 && !slot->preconnect) ? &slot->async : nullptr;
   slot->deferred_done = false;
   const bool was_connected = queue_.connected();
   Status st = slot->failed ? slot->error : queue_.Execute(req);
   if (!was_connected && queue_.connected()) OnConnected();
+  if (req.in_flight) {
+    SetState(slot, SlotState::kInFlight);
+    ++inflight_;
+    return;
+  }
+  // Error Information log (NVMe Base 2.0, 5.16.1.2): every failed command of a connected queue
+  // gets an entry, as on PCIe (deferred commands are recorded by whoever completes them).
+  if (!st.ok() && !req.deferred && queue_.controller() != nullptr) {
+    queue_.controller()->controller().RecordError(req, st);
+  }
   if (req.deferred) {
     // Completed later through DeliverDeferred (unless that already happened, inline).
     if (!slot->deferred_done) SetState(slot, SlotState::kDeferred);
@@ -192,6 +208,33 @@ void Connection::CompleteDeferred(uint16_t cid, Status status, uint32_t dw0) {
     if (state_ != ConnState::kClosed) Flush();
     return;
   }
+}
+
+// Reactor thread (the ring's reap): the command's I/O finished; send its C2HData / CapsuleResp.
+void Connection::OnAsyncComplete(AsyncSlot* async, Status st) {
+  auto* conn = static_cast<Connection*>(async->owner);
+  auto* slot = static_cast<CommandSlot*>(async->user);
+  --conn->inflight_;
+  conn->queue_.FinishIo();
+  if (conn->state_ == ConnState::kClosed) {
+    conn->FreeSlot(slot);  // the connection is closing: no response
+    return;
+  }
+  conn->Complete(slot, st);
+  if (conn->state_ != ConnState::kClosed) conn->Flush();
+  if (conn->state_ == ConnState::kDraining && conn->tx_head_ == nullptr && conn->inflight_ == 0) {
+    conn->Close("drained");
+  }
+}
+
+void Connection::WaitInflight() {
+  if (inflight_ == 0) return;
+  engine::IoRing* ring = engine::IoRing::ForThread();
+  if (ring == nullptr) {
+    spdlog::error("tcp: connection {}: {} commands in flight off their reactor", id_, inflight_);
+    return;
+  }
+  while (inflight_ != 0) ring->WaitOne();
 }
 
 void Connection::Complete(CommandSlot* slot, Status st) {

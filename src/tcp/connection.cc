@@ -36,6 +36,8 @@ const char* SlotStateName(SlotState s) {
       return "execute";
     case SlotState::kDeferred:
       return "deferred";
+    case SlotState::kInFlight:
+      return "in-flight";
     case SlotState::kSending:
       return "sending";
   }
@@ -69,6 +71,7 @@ Connection::Connection(UniqueFd fd, uint64_t id, TcpPoller& poller, fabrics::Tar
 }
 
 Connection::~Connection() {
+  WaitInflight();
   queue_.Detach();
   if (slot_data_ != nullptr) munmap(slot_data_, slot_data_bytes_);
 }
@@ -78,6 +81,9 @@ void Connection::Close(const char* why) {
   spdlog::debug("tcp: connection {} (qid {}) closed: {}", id_, queue_.qid(), why);
   state_ = ConnState::kClosed;
   rx_ = Rx::kStopped;
+  // Commands in flight on the io_uring complete first (their responses are dropped): their slots
+  // and the namespaces they use must outlive them, and the queue's epoch must end.
+  WaitInflight();
   queue_.Detach();  // an admin queue ends its association; an I/O queue leaves its controller
   poller_.OnClosed(this);
   fd_.Reset();
@@ -89,7 +95,7 @@ void Connection::Drain(const char* why, uint64_t deadline_ns) {
   state_ = ConnState::kDraining;
   rx_ = Rx::kStopped;
   if (drain_deadline_ns_ == 0 || deadline_ns < drain_deadline_ns_) drain_deadline_ns_ = deadline_ns;
-  if (tx_head_ == nullptr) Close(why);
+  if (tx_head_ == nullptr && inflight_ == 0) Close(why);
 }
 
 void Connection::RequestClose(const char* why) { poller_.RequestClose(id_, why); }

@@ -8,9 +8,10 @@
 //                   Error, from fabrics::Queue).
 //   kLive         - connected to a controller as the admin queue or an I/O queue.
 //   kDraining     - no more PDUs are read (a fatal error queued a C2HTermReq, a Disconnect
-//                   completed, or the target stops); closes once the send FIFO drains or a
-//                   deadline passes.
+//                   completed, or the target stops); closes once the commands in flight have
+//                   completed and the send FIFO drains, or a deadline passes.
 //   kClosed       - socket closed; the poller destroys the connection at the end of its pass.
+//                   Closing first waits for the commands in flight on the reactor's io_uring.
 // Per-command states are SlotState (slot.h).
 //
 // Protocol errors end the connection with a C2HTermReq carrying the Fatal Error Status and the
@@ -123,6 +124,9 @@ class Connection final : public fabrics::QueueLink {
   void AllocateSlots(uint32_t entries);
   void IssueR2T(CommandSlot* slot);
   void Complete(CommandSlot* slot, Status st);
+  // Asynchronous I/O (nvm/async_slot.h): AsyncSlot::complete, and waiting for the in-flight ones.
+  static void OnAsyncComplete(AsyncSlot* async, Status st);
+  void WaitInflight();
 
   // Send side (send.cc).
   void Enqueue(TxEntry* e);
@@ -178,6 +182,7 @@ class Connection final : public fabrics::QueueLink {
   CommandSlot* free_ = nullptr;
   CommandSlot* pre_free_ = nullptr;
   uint16_t sqhd_ = 0;
+  uint32_t inflight_ = 0;  // commands in SlotState::kInFlight
 
   // Send FIFO.
   TxEntry* tx_head_ = nullptr;

@@ -163,7 +163,7 @@ void Connection::QueueResponse(CommandSlot* slot, Status st, uint32_t c2h_len) {
 void Connection::OnSent(TxEntry* e) {
   e->queued = false;
   if (e->slot != nullptr && e->frees_slot) FreeSlot(e->slot);
-  if (state_ == ConnState::kDraining && tx_head_ == nullptr) Close("drained");
+  if (state_ == ConnState::kDraining && tx_head_ == nullptr && inflight_ == 0) Close("drained");
 }
 
 void Connection::Flush() {

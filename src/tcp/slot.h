@@ -17,6 +17,7 @@
 
 #include "nvemu/status.h"
 #include "spec/data_channel.h"
+#include "nvm/async_slot.h"
 #include "spec/request.h"
 #include "tcp/pdu.h"
 
@@ -28,11 +29,13 @@ enum class SlotState : uint8_t {
   kRecvCapsule,  // CapsuleCmd header parsed; its in-capsule data is still arriving
   kAwaitH2C,     // an R2T is queued or sent; waiting for the H2CData PDUs it solicited
   kExecute,      // all host data present: executing (synchronous; transient)
+  kInFlight,     // its I/O was submitted to the reactor's io_uring: completes through
+                 // Connection::OnAsyncComplete (nvm/async_slot.h)
   kDeferred,     // executed, but its handler completes it later (AER, Abort): waits for
                  // QueueLink::DeliverDeferred
   kSending,      // completed; C2HData and/or CapsuleResp queued. Back to kFree once sent
 };
-inline constexpr int kSlotStateCount = 6;
+inline constexpr int kSlotStateCount = 7;
 const char* SlotStateName(SlotState s);
 
 class SlotChannel final : public DataChannel {
@@ -57,6 +60,13 @@ class SlotChannel final : public DataChannel {
     if (len == 0) return Status::Success();
     if (dir == Direction::kToHost) produced_ = std::max<uint64_t>(produced_, offset + len);
     return chunk(base_ + offset, offset, len);
+  }
+  int DirectIov(uint64_t len, iovec* iov, int max) override {
+    if (len == 0 || len > prepared_ || max < 1) return 0;
+    iov[0].iov_base = base_;
+    iov[0].iov_len = static_cast<size_t>(len);
+    produced_ = std::max<uint64_t>(produced_, len);  // an async read fills it before completing
+    return 1;
   }
   // Bytes written for the host (the C2HData length).
   uint32_t produced() const { return static_cast<uint32_t>(produced_); }
@@ -101,6 +111,7 @@ struct CommandSlot {
   Status error;  // set when the command failed before executing; data is still consumed
   bool failed = false;
   bool deferred_done = false;  // a deferred completion arrived while the handler still ran
+  AsyncSlot async;             // asynchronous I/O state (I/O queues after Connect)
 
   // Outgoing PDU headers (with room for the header digest and C2HData padding) and data digest.
   alignas(8) uint8_t r2t_pdu[sizeof(R2tPdu) + kDigestLen] = {};

@@ -35,7 +35,7 @@ struct Run {
 };
 
 std::string RunAndKill(const std::string& data, const std::string& meta, uint64_t first_tag,
-                       uint64_t seed, int kill_ms) {
+                       uint64_t seed, int kill_ms, const char* io) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   pid_t pid = ::fork();
@@ -47,7 +47,7 @@ std::string RunAndKill(const std::string& data, const std::string& meta, uint64_
     ::dup2(devnull, 2);
     std::string tag = std::to_string(first_tag), s = std::to_string(seed);
     ::execl(NVEMU_CRASH_WRITER, NVEMU_CRASH_WRITER, data.c_str(), meta.c_str(), tag.c_str(),
-            s.c_str(), static_cast<char*>(nullptr));
+            s.c_str(), io, static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -70,9 +70,13 @@ std::string RunAndKill(const std::string& data, const std::string& meta, uint64_
   return out;
 }
 
-TEST(CrashTest, DurableWritesSurviveSigkill) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("nvemu-crash-" + std::to_string(::getpid()));
+// The same check for both file backend submission paths: pwrite/fdatasync on the reactor, and
+// io_uring (asynchronous writes; FUA = write, then fdatasync through the ring, before completion).
+class CrashTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(CrashTest, DurableWritesSurviveSigkill) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("nvemu-crash-" + std::string(GetParam()) + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string data = dir / "n1.img", meta = dir / "n1.meta";
   std::mt19937_64 rng(4242);
@@ -82,7 +86,7 @@ TEST(CrashTest, DurableWritesSurviveSigkill) {
   for (int iter = 0; iter < 30; ++iter) {
     SCOPED_TRACE("iteration " + std::to_string(iter));
     const uint64_t first_tag = (iter + 1) * 1000000ull;
-    std::string out = RunAndKill(data, meta, first_tag, rng(), rng() % 60);
+    std::string out = RunAndKill(data, meta, first_tag, rng(), rng() % 60, GetParam());
     // Records: W lba nlb tag fua / F.
     std::istringstream in(out);
     std::vector<std::tuple<uint64_t, uint32_t, uint64_t>> pending;
@@ -129,6 +133,9 @@ TEST(CrashTest, DurableWritesSurviveSigkill) {
   EXPECT_GE(writes, 30) << "every run reports at least one write before its kill";
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Io, CrashTest, ::testing::Values("sync", "uring"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace nvemu::crash

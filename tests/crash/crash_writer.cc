@@ -22,13 +22,15 @@
 using namespace nvemu;
 
 int main(int argc, char** argv) {
-  if (argc != 5) return 2;
+  // argv: data image, metadata image, first tag, seed[, "uring" (io_uring file backend)].
+  if (argc != 5 && argc != 6) return 2;
   host::DriverOptions opts;
   opts.dma_bytes = 8 << 20;
   NamespaceConfig ns;
   ns.backend = BackendKind::kFile;
   ns.data_path = argv[1];
   ns.metadata_path = argv[2];
+  ns.io_uring = argc == 6 && std::string(argv[5]) == "uring";
   ns.size_bytes = crash::kBlocks * 512;
   opts.controller.namespaces = {ns};
   uint64_t tag = std::strtoull(argv[3], nullptr, 0);

@@ -33,14 +33,15 @@ Status Queue::Execute(Request& req) {
   // NVMe Base 2.0, 6.3: until Connect completes only Connect is accepted on a queue.
   if (!ctrl_) return nvemu::sc::kCommandSequenceError;
   if (qid_ == 0) return ExecuteAdmin(req);
-  // Odd epoch while executing, for QuiesceIo; entered before the CSTS.RDY check so that a reset
-  // that cleared RDY and then quiesced either sees this command or is seen by it.
-  link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
+  // Odd epoch while executing or in flight (io_uring), for QuiesceIo; entered before the CSTS.RDY
+  // check so that a reset that cleared RDY and then quiesced either sees this command or is seen
+  // by it.
+  if (io_active_++ == 0) link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
   Status st = controller_->ready() ? controller_->ExecuteIo(req)
                                    // A disabled controller executes no I/O (its queues are
                                    // being closed: NVMe Base 2.0, 3.3.2.3).
                                    : nvemu::sc::kCommandSequenceError;
-  link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
+  if (!req.in_flight) FinishIo();  // else: FinishIo once the transport sees it complete
   return st;
 }
 

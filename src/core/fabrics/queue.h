@@ -50,6 +50,12 @@ class Queue {
   uint64_t KeepAliveDeadlineNs() const;
   bool KeepAliveExpired(uint64_t now_ns) const;
 
+  // An I/O command that Execute() left in flight (Request::in_flight) has completed: ends its
+  // share of the queue's execution epoch. Reactor thread.
+  void FinishIo() {
+    if (--io_active_ == 0) link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
+  }
+
   // The transport connection is going away: an I/O queue leaves its controller; the admin queue
   // ends the association. Idempotent.
   void Detach();
@@ -72,6 +78,7 @@ class Queue {
   uint32_t sq_entries_ = 0;
   bool sq_flow_disabled_ = false;
   bool close_requested_ = false;
+  uint32_t io_active_ = 0;  // I/O commands executing or in flight (the epoch is odd while > 0)
 };
 
 // Handlers, one per file (connect.cc, property.cc, discovery.cc, keep_alive.cc, identify.cc).
