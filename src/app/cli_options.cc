@@ -52,6 +52,12 @@ void AddConfigOptions(CLI::App& app, ConfigOverrides& o) {
       ->check(CLI::IsMember(Names(kBackendNames)))
       ->group(kConfigGroup);
   app.add_option_function<std::string>(
+         "--io", [&o](const std::string& s) { o.io_uring = s == "uring"; },
+         "file backend I/O submission: sync (pread/pwrite on the reactor) or uring (asynchronous, "
+         "through each reactor's io_uring; falls back to sync where io_uring is unavailable)")
+      ->check(CLI::IsMember(Names(kIoNames)))
+      ->group(kConfigGroup);
+  app.add_option_function<std::string>(
          "--data-path", [&o](const std::string& s) { o.data_path = s; },
          "file backend data image (one namespace only; default nvemu-n<nsid>.img)")
       ->type_name("FILE")

@@ -8,7 +8,7 @@
 
 namespace nvemu::app {
 
-// --config, --namespaces, --ns-size, --lba-size, --backend, --data-path, --metadata-path,
+// --config, --namespaces, --ns-size, --lba-size, --backend, --io, --data-path, --metadata-path,
 // --max-io-queues, --io-reactors, --mode, --mdts, --dstrd, filling `o` (which must outlive `app`).
 void AddConfigOptions(CLI::App& app, ConfigOverrides& o);
 

@@ -155,6 +155,13 @@ constexpr Field<N> kNamespaceFields[] = {
      }},
     {"data_path", [](const Node& n, N& ns) { return SetPath(n, ns.data_path); }},
     {"metadata_path", [](const Node& n, N& ns) { return SetPath(n, ns.metadata_path); }},
+    {"io",
+     [](const Node& n, N& ns) -> Result<void> {
+       auto v = ReadChoice(n, kIoNames);
+       if (!v.ok()) return v.error();
+       ns.io_uring = *v == "uring";
+       return {};
+     }},
 };
 
 // Levenshtein distance, for "did you mean" hints on unknown keys.

@@ -12,6 +12,8 @@ namespace nvemu::app {
 
 inline constexpr std::array<std::string_view, 3> kProcessingModeNames = {"poll", "notify", "timer"};
 inline constexpr std::array<std::string_view, 3> kBackendNames = {"ram", "file", "null"};
+// File backend I/O submission (NamespaceConfig::io_uring): TOML `io`, CLI --io.
+inline constexpr std::array<std::string_view, 2> kIoNames = {"sync", "uring"};
 
 std::string_view ProcessingModeName(ProcessingMode mode);
 std::optional<ProcessingMode> ParseProcessingMode(std::string_view name);

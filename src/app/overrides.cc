@@ -22,6 +22,7 @@ Result<void> ApplyOverrides(const ConfigOverrides& o, ControllerConfig& config) 
     if (o.ns_size) ns.size_bytes = *o.ns_size;
     if (o.lba_size) ns.lba_size = *o.lba_size;
     if (o.backend) ns.backend = *o.backend;
+    if (o.io_uring) ns.io_uring = *o.io_uring;
   }
   if (o.data_path || o.metadata_path) {
     const char* option = o.data_path ? "--data-path" : "--metadata-path";

@@ -22,6 +22,7 @@ struct ConfigOverrides {
   std::optional<uint64_t> ns_size;
   std::optional<uint32_t> lba_size;
   std::optional<BackendKind> backend;
+  std::optional<bool> io_uring;  // --io uring|sync
   std::optional<std::string> data_path;
   std::optional<std::string> metadata_path;
 

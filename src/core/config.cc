@@ -62,6 +62,9 @@ Result<void> ControllerConfig::Validate() const {
       return fail(fmt::format("namespace {}: pi_type {} needs metadata (metadata_size >= 8)", i + 1,
                               ns.pi_type));
     }
+    if (ns.io_uring && ns.backend != BackendKind::kFile) {
+      return fail(fmt::format("namespace {}: io = \"uring\" needs the file backend", i + 1));
+    }
     if (ns.size_bytes == 0 || ns.size_bytes % ns.lba_size != 0) {
       return fail(fmt::format("namespace {}: size {} is not a non-zero multiple of {}", i + 1,
                               ns.size_bytes, ns.lba_size));
