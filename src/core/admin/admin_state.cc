@@ -4,6 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <climits>
+#include <cstdint>
+
+#include "core/admin/identify_data.h"
 #include "core/controller.h"
 
 namespace nvemu {
@@ -11,6 +15,13 @@ namespace nvemu {
 void AdminStateInit(Controller& ctrl) {
   AdminState& a = ctrl.admin_state();
   PersistentState st = ctrl.subsystem().state().Snapshot();
+  // Percentage Used: the configured endurance, else 1000 full writes of the NVM capacity.
+  uint64_t endurance = ctrl.config().endurance_bytes;
+  if (endurance == 0) {
+    uint64_t cap = ctrl.subsystem().capacity();
+    endurance = cap > UINT64_MAX / 1000 ? UINT64_MAX : cap * 1000;
+  }
+  a.health.Configure(kWctemp, kCctemp, endurance);
   a.health.Restore(st, ctrl.clock().NowNs());
   a.errors.set_count(st.error_log_entries);
   for (const auto& [key, value] : st.saved_features) {
@@ -101,8 +112,12 @@ void CheckHealth(Controller& ctrl) {
 }
 
 void NoteNamespaceChanged(Controller& ctrl, uint32_t nsid) {
-  auto& list = ctrl.admin_state().changed_namespaces;
-  if (std::find(list.begin(), list.end(), nsid) == list.end()) list.push_back(nsid);
+  {
+    AdminState& a = ctrl.admin_state();
+    std::lock_guard<std::mutex> lock(a.changed_mu);
+    auto& list = a.changed_namespaces;
+    if (std::find(list.begin(), list.end(), nsid) == list.end()) list.push_back(nsid);
+  }
   ctrl.async_events().Post(
       AsyncEvent{AsyncEventType::kNotice, kAenNoticeNamespaceChanged, kLogChangedNamespaces});
 }
