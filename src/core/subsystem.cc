@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <iterator>
 
-#include "core/reservation_persistence.h"
 
 namespace nvemu {
 namespace {
@@ -116,10 +115,6 @@ Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& con
       configured += r.bytes();
       sub->entries_[nsid - 1] = Entry{std::move(ns.value()), r};
     }
-  }
-  // Reservations that persist through power loss (NVMe Base 2.0, 8.19.x).
-  for (Entry& e : sub->entries_) {
-    if (e.ns) BindReservationPersistence(*sub->state_, *e.ns, ReservationBinding::kRestore);
   }
   sub->capacity_ =
       std::max(config.nvm_capacity != 0 ? config.nvm_capacity : configured, sub->allocated_bytes());
@@ -316,7 +311,6 @@ Status Subsystem::CreateNamespace(uint8_t lbaf, const NamespaceFormat& format, u
   r.nguid = (*ns)->nguid();
   r.eui64 = (*ns)->eui64();
   r.uuid = (*ns)->uuid();
-  BindReservationPersistence(*state_, **ns, ReservationBinding::kNew);
   entries_[id - 1] = Entry{std::move(ns.value()), r};
   SaveTableLocked();
   *nsid = id;
@@ -341,7 +335,6 @@ Status Subsystem::DeleteNamespace(uint32_t nsid) {
     std::filesystem::remove(e.record.data_path, ec);
     std::filesystem::remove(e.record.metadata_path, ec);
   }
-  ForgetReservations(*state_, nsid);
   SaveTableLocked();
   lock.unlock();
   NotifyChanged(nsid, affected);
@@ -407,8 +400,6 @@ Status Subsystem::Format(uint32_t nsid, uint8_t lbaf, const NamespaceFormat& for
   std::unique_ptr<Namespace> old = std::move(e.ns);
   PublishLocked();
   std::unique_ptr<Backend> backend = old->ReleaseBackend();
-  // Format NVM changes the LBA format, not the reservations (registrants, holder, type, PTPL).
-  const ReservationState reservations = old->reservations().Export();
   old.reset();
   NamespaceRecord r = e.record;
   r.lbaf = lbaf;
@@ -445,8 +436,6 @@ Status Subsystem::Format(uint32_t nsid, uint8_t lbaf, const NamespaceFormat& for
   e.record = r;
   e.ns = std::make_unique<Namespace>(nsid, r.lbaf, r.nsze, std::move(backend), FormatOf(r));
   e.ns->SetIdentifiers(r.nguid, r.eui64, r.uuid);
-  e.ns->reservations().Import(reservations);
-  BindReservationPersistence(*state_, *e.ns, ReservationBinding::kKeep);
   PublishLocked();
   SaveTableLocked();
   return result;

@@ -142,9 +142,6 @@ nvme_id_ns NamespaceData(const Namespace* ns) {
   id.dpc = 0x1f;
   id.dps = ns->dps();
   id.dlfeat = 0x1 | (1u << 3);
-  // RESCAP (NVMe Base 2.0, Figure 280): Persist Through Power Loss (bit 0), the six reservation
-  // types (bits 6:1), IEKEY as defined since revision 1.3 (bit 7): nvm/reservations.h.
-  id.rescap = 0xff;
   id.mssrl = 256;
   id.mcl = 1024;
   id.msrc = 127;
