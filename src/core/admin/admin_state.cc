@@ -72,9 +72,11 @@ void AdminStateOnShutdown(Controller& ctrl) {
 
 void AdminStateOnPowerOff(Controller& ctrl) { AdminStatePersist(ctrl); }
 
+// Always updates the subsystem's in-memory state, file or not: a later controller of the same
+// subsystem starts from it (every NVMe/TCP association is a new Controller, so without this a
+// reset or reconnect would lose firmware slots, saved features and SMART counters).
 void AdminStatePersist(Controller& ctrl) {
   StateStore& store = ctrl.subsystem().state();
-  if (!store.enabled()) return;
   AdminState& a = ctrl.admin_state();
   uint64_t now = ctrl.clock().NowNs();
   (void)store.Update([&](PersistentState& st) {
