@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 #include "core/admin/admin_cmd.h"
 #include "core/admin/admin_state.h"
 
@@ -32,7 +34,7 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
       allocated_cqs_(config.max_io_queues),
       io_state_(cntlid, config.max_io_queues) {
   admin_ = std::make_unique<AdminState>();
-  io_ctx_.namespaces = &active_namespaces_;
+  io_ctx_.namespaces = &subsystem_.active_table();
   io_ctx_.stats = &admin_->health.io();
   io_ctx_.controller = &io_state_;
   // Asynchronous Event Requests complete later, through the front end (admin/aer.cc).
@@ -42,23 +44,16 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
   async_events_.SetObserver([this](const AsyncEvent& e) {
     if (e.type == AsyncEventType::kError) admin_->errors.Record(ErrorLog::Entry{});
   });
-  Subsystem::ControllerHooks hooks;
-  hooks.table = &active_namespaces_;
-  hooks.quiesce_io = [this] {
+  subsystem_.AddController(cntlid_, [this] {
     if (front_end_) front_end_->QuiesceIo();
-  };
-  hooks.namespace_changed = [this](uint32_t nsid) { NoteNamespaceChanged(*this, nsid); };
-  subsystem_.AddController(cntlid_, std::move(hooks));
+  });
   AdminStateInit(*this);
   if (config_.mdts != 0) {
     io_ctx_.max_transfer_bytes = (1ull << config_.mdts) << (12 + config_.mpsmin);
   }
 }
 
-Controller::~Controller() {
-  subsystem_.RemoveController(cntlid_);
-  delete active_namespaces_.exchange(nullptr);
-}
+Controller::~Controller() { subsystem_.RemoveController(cntlid_); }
 
 uint64_t Controller::ReadRegister(uint32_t offset, unsigned size) {
   if (fatal_.exchange(false, std::memory_order_acq_rel)) {
@@ -84,16 +79,23 @@ RegisterWrite Controller::WriteRegister(uint32_t offset, unsigned size, uint64_t
 }
 
 // NVMe Base 2.0, 3.1.3.5 and 3.6: CC.EN and CC.SHN edges, handled in one place.
+//   - SHN 00b -> 01b/10b: shutdown (Shutdown), whatever EN is; CSTS.SHST ends at 10b.
+//   - EN 1 -> 0: Controller Level Reset (3.7.2). It clears CSTS.SHST, except when the same write
+//     started a shutdown (SHN set and EN cleared at once): the host then waits for SHST = 10b, so
+//     the reset keeps it (as Linux nvmet does).
+//   - SHN -> 00b while the controller is disabled: SHST returns to 00b (after the combined write
+//     above, this is how the host ends the shutdown state); with EN still 1 a reset is needed first
+//     (3.6.1), so SHST stays.
+//   - EN 0 -> 1: Enable, refused while SHST is not 00b.
 void Controller::OnCcWrite(uint32_t old_value) {
-  reg::Cc old_cc{old_value};
-  reg::Cc cc = regs_.cc();
-  if (cc.shn() != reg::kShnNone && old_cc.shn() == reg::kShnNone && cc.en()) Shutdown(cc.shn());
-  if (!old_cc.en() && cc.en()) {
-    Enable();
-  } else if (old_cc.en() && !cc.en()) {
-    if (cc.shn() != reg::kShnNone && old_cc.shn() == reg::kShnNone) Shutdown(cc.shn());
-    Reset();
-  }
+  const reg::Cc old_cc{old_value};
+  const reg::Cc cc = regs_.cc();
+  const bool shn_set = cc.shn() != reg::kShnNone && old_cc.shn() == reg::kShnNone;
+  const bool shn_cleared = cc.shn() == reg::kShnNone && old_cc.shn() != reg::kShnNone;
+  if (shn_set) Shutdown(cc.shn());
+  if (old_cc.en() && !cc.en()) Reset(/*keep_shutdown_status=*/shn_set);
+  if (shn_cleared && !old_cc.en()) regs_.set_csts(regs_.csts() & ~reg::kCstsShstMask);
+  if (!old_cc.en() && cc.en()) Enable();
 }
 
 const char* Controller::ValidateEnable() const {
@@ -149,24 +151,40 @@ void Controller::ResetAdminState() {
   AdminStateOnReset(*this);  // features, AERs, firmware activation (admin/admin_state.cc)
 }
 
-// 3.7.2 Controller Level Reset (CC.EN 1 -> 0): queues are deleted and outstanding commands completed
-// or aborted by the front end; CSTS.RDY clears once that is done.
-void Controller::Reset() {
+// Stops every queue through the front end and checks its contract (core/front_end.h): once
+// DisableQueues returns, no I/O command of this controller executes any more.
+void Controller::StopQueues() {
   ready_.store(false, std::memory_order_release);
   if (front_end_) front_end_->DisableQueues();
+#ifndef NDEBUG
+  if (int n = io_in_flight_.load(std::memory_order_acquire); n != 0) {
+    spdlog::critical("controller: {} I/O command(s) still executing after DisableQueues", n);
+    assert(n == 0 && "FrontEnd::DisableQueues returned with I/O in flight");
+  }
+#endif
+}
+
+// 3.7.2 Controller Level Reset (CC.EN 1 -> 0): queues are deleted and outstanding commands completed
+// or aborted by the front end; CSTS.RDY clears once that is done. `keep_shutdown_status`: the same
+// CC write started a shutdown, which stays reported in CSTS.SHST (see OnCcWrite).
+void Controller::Reset(bool keep_shutdown_status) {
+  StopQueues();
   ResetAdminState();
-  uint32_t cc = regs_.cc().v;
+  const uint32_t cc = regs_.cc().v;
+  const uint32_t shst = regs_.csts() & reg::kCstsShstMask;
   regs_.ResetForControllerReset();
   regs_.set_cc(cc);  // the host's CC (EN=0) stays visible
+  if (keep_shutdown_status) regs_.set_csts(regs_.csts() | shst);
   fatal_.store(false);
   spdlog::info("controller: reset");
 }
 
-// 3.6.1 / 3.6.2 shutdown: stop processing, make data durable, report SHST complete.
+// 3.6.1 / 3.6.2 shutdown: stop processing, make data durable, report SHST complete. CSTS.RDY keeps
+// its value (it follows CC.EN), but the controller accepts no command until it is reset.
 void Controller::Shutdown(uint8_t shn) {
   uint32_t csts = regs_.csts();
   regs_.set_csts((csts & ~reg::kCstsShstMask) | (reg::kShstOccurring << reg::kCstsShstShift));
-  if (front_end_) front_end_->DisableQueues();
+  StopQueues();
   subsystem_.FlushAll();
   regs_.set_csts((regs_.csts() & ~reg::kCstsShstMask) |
                  (reg::kShstComplete << reg::kCstsShstShift));
@@ -176,8 +194,7 @@ void Controller::Shutdown(uint8_t shn) {
 
 // 3.7.1 NVM Subsystem Reset: every register returns to its reset value and CSTS.NSSRO is set.
 void Controller::SubsystemReset() {
-  ready_.store(false, std::memory_order_release);
-  if (front_end_) front_end_->DisableQueues();
+  StopQueues();
   ResetAdminState();
   async_events_.Clear();
   regs_ = RegisterFile(MakeCap(config_), reg::kVersion20);
@@ -188,8 +205,7 @@ void Controller::SubsystemReset() {
 }
 
 void Controller::ResetToPowerOn() {
-  ready_.store(false, std::memory_order_release);
-  if (front_end_) front_end_->DisableQueues();
+  StopQueues();
   ResetAdminState();
   async_events_.Clear();
   regs_ = RegisterFile(MakeCap(config_), reg::kVersion20);
@@ -198,8 +214,7 @@ void Controller::ResetToPowerOn() {
 }
 
 void Controller::PowerOff() {
-  ready_.store(false, std::memory_order_release);
-  if (front_end_) front_end_->DisableQueues();
+  StopQueues();
   subsystem_.FlushAll();
   AdminStateOnPowerOff(*this);  // SMART counters and firmware to the state file
 }

@@ -45,6 +45,14 @@ class Controller {
 
   Status ExecuteAdmin(Request& req);
   Status ExecuteIo(Request& req) {
+#ifndef NDEBUG
+    // Debug builds check the FrontEnd contract (StopQueues): no I/O once DisableQueues returned.
+    struct InFlight {
+      std::atomic<int>& n;
+      explicit InFlight(std::atomic<int>& c) : n(c) { n.fetch_add(1, std::memory_order_acq_rel); }
+      ~InFlight() { n.fetch_sub(1, std::memory_order_acq_rel); }
+    } in_flight(io_in_flight_);
+#endif
     // Abort (admin/abort.cc): one relaxed load unless an Abort marked a command not yet fetched.
     if (abort_markers_.load(std::memory_order_relaxed) != 0 && TakeAbortMarker(req)) {
       return sc::kAbortRequested;
@@ -76,11 +84,7 @@ class Controller {
   uint64_t max_transfer_bytes() const { return io_ctx_.max_transfer_bytes; }
   uint16_t cntlid() const { return cntlid_; }
   uint32_t nn() const { return subsystem_.nn(); }
-  // An active namespace of this controller (attached to it), or null. Admin/control threads.
-  Namespace* GetNamespace(uint32_t nsid) const {
-    const NamespaceTable& t = *active_namespaces_.load(std::memory_order_acquire);
-    return (nsid == 0 || nsid > t.size()) ? nullptr : t[nsid - 1];
-  }
+  Namespace* GetNamespace(uint32_t nsid) const { return subsystem_.Get(nsid); }
   Subsystem& subsystem() { return subsystem_; }
 
   // Number of I/O SQs/CQs granted by Set Features Number of Queues (1-based counts).
@@ -140,7 +144,8 @@ class Controller {
  private:
   void OnCcWrite(uint32_t old_cc);
   void Enable();
-  void Reset();
+  void StopQueues();
+  void Reset(bool keep_shutdown_status);
   void Shutdown(uint8_t shn);
   void SubsystemReset();
   // Returns why CC/AQA/ASQ/ACQ cannot be enabled, or nullptr.
@@ -151,14 +156,17 @@ class Controller {
   const Clock& clock_;
   Subsystem& subsystem_;
   const uint16_t cntlid_;
-  // The namespaces attached to this controller; the subsystem publishes new tables (subsystem.h).
-  std::atomic<const NamespaceTable*> active_namespaces_{nullptr};
   IoContext io_ctx_;
 
   FrontEnd* front_end_ = nullptr;
   bool message_based_ = false;
   RegisterFile regs_;
+  // Commands are accepted (doorbells, fabrics I/O): set by Enable, cleared by every stop (reset,
+  // shutdown, NSSR, power-off). Unlike CSTS.RDY it clears on a shutdown with CC.EN still 1.
   std::atomic<bool> ready_{false};
+#ifndef NDEBUG
+  std::atomic<int> io_in_flight_{0};  // ExecuteIo calls running (FrontEnd contract check)
+#endif
   std::atomic<uint32_t> page_size_{4096};
   std::atomic<bool> fatal_{false};
   std::atomic<uint32_t> cc_snapshot_{0};

@@ -22,8 +22,12 @@ class FrontEnd {
 
   // CC.EN 0->1 after the Controller validated CC/AQA/ASQ/ACQ: start serving the admin queue.
   virtual Status EnableQueues() = 0;
-  // CC.EN 1->0, shutdown or subsystem reset: stop fetching commands, complete or abort every
-  // outstanding command, delete every I/O queue and the admin queue. Returns when that is done.
+  // CC.EN 1->0, shutdown, subsystem reset, FLR or power-off: stop fetching commands, complete or
+  // abort every outstanding command, delete every I/O queue and the admin queue. Returns when that
+  // is done. Contract: when it returns, no Controller::ExecuteIo call of this controller is running
+  // and none starts until the next EnableQueues, because the Controller resets state the I/O path
+  // reads (fused commands, features, namespaces) right after. Debug builds check it (an assertion
+  // in Controller::StopQueues). May be called with no queue existing (e.g. twice in a row).
   virtual void DisableQueues() = 0;
 
   // NVMe Base 2.0, 5.4 / 5.5 / 5.6 / 5.7. The Controller has checked the opcode-independent fields.
@@ -46,8 +50,8 @@ class FrontEnd {
   // replaced namespace table may be freed. Admin reactor.
   virtual void QuiesceIo() {}
   // NVMe Base 2.0, 5.11 Doorbell Buffer Config (PCIe only): the I/O queues' doorbells are shadowed
-  // in host memory at `shadow`, EventIdx values at `eventidx` (page aligned; the Controller checked).
-  // Front ends without doorbells answer Invalid Opcode. Admin reactor.
+  // in host memory at `shadow`, EventIdx values at `eventidx` (page aligned; the Controller
+  // checked). Front ends without doorbells answer Invalid Opcode. Admin reactor.
   virtual Status ConfigureShadowDoorbells(uint64_t shadow, uint64_t eventidx);
 };
 

@@ -76,7 +76,10 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
 
  private:
   void WriteDoorbell(uint64_t offset, unsigned size, uint64_t value);
-  void InvalidDoorbell(uint8_t info, uint64_t offset, uint64_t value);
+  void InvalidDoorbell(uint8_t info, uint64_t offset, uint64_t value, const char* why);
+  // Why writing `value` to the doorbell `index` of queue `qid` (`size` entries) is invalid, or
+  // null.
+  const char* CheckDoorbellValue(uint64_t index, uint32_t qid, uint32_t size, uint32_t value) const;
   Status BuildQueueMemory(bool contiguous, uint64_t prp1, uint64_t bytes, QueueMemory* mem);
   void SetIntxSource(uint16_t vector, bool pending);
   void Fatal(const char* why);
@@ -100,6 +103,13 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
   std::unique_ptr<std::atomic<uint32_t>[]> cq_size_;
   std::unique_ptr<std::atomic<engine::Reactor*>[]> sq_reactor_;
   std::unique_ptr<std::atomic<engine::Reactor*>[]> cq_reactor_;
+  // Device-side positions the reactors publish for the doorbell value checks (WriteDoorbell): the
+  // SQ y head (next entry to fetch) and the CQ y tail (next slot to post). 0 for a new queue.
+  std::unique_ptr<std::atomic<uint32_t>[]> sq_head_;
+  std::unique_ptr<std::atomic<uint32_t>[]> cq_tail_;
+  // Doorbell Buffer Config is active: I/O queues read their doorbells from host memory, so their
+  // MMIO doorbell values say nothing about the queue state (only the range check applies).
+  std::atomic<bool> shadow_on_{false};
 
   std::vector<std::unique_ptr<PcieSq>> sqs_;  // by qid
   std::vector<std::unique_ptr<PcieCq>> cqs_;  // by qid

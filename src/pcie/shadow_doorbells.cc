@@ -23,6 +23,7 @@ Status PcieDeviceImpl::ConfigureShadowDoorbells(uint64_t shadow, uint64_t eventi
   if (db == nullptr || ei == nullptr) return sc::kDataTransferError;
   shadow_db_ = db;
   shadow_ei_ = ei;
+  shadow_on_.store(true, std::memory_order_release);  // before any queue switches to the shadow
   for (uint32_t qid = 1; qid <= max_qid_; ++qid) {
     if (cqs_[qid]) {
       PcieCq* cq = cqs_[qid].get();

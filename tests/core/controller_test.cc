@@ -524,10 +524,126 @@ TEST_P(ControllerShutdownTest, DisableAndShutdownInOneWriteFlushes) {
   EXPECT_FALSE(ctrl().ready());
 }
 
+TEST_P(ControllerShutdownTest, ShutdownWithEnStopsAcceptingCommands) {
+  Enable();
+  ASSERT_TRUE(ctrl().ready());
+  WriteCc(kCcEnable | GetParam());
+  EXPECT_EQ(Shst(Csts()), reg::kShstComplete);
+  // 3.6.1: CSTS.RDY follows CC.EN (still 1), but nothing is accepted until a reset.
+  EXPECT_TRUE(Csts() & reg::kCstsRdy);
+  EXPECT_FALSE(ctrl().ready()) << "commands still accepted after a shutdown";
+  WriteCc(0);
+  EXPECT_FALSE(ctrl().ready());
+  WriteCc(kCcEnable);
+  EXPECT_TRUE(ctrl().ready());
+}
+
+TEST_P(ControllerShutdownTest, DisableAndShutdownInOneWriteReportsShutdownComplete) {
+  Build(DefaultConfig(), /*num_ns=*/1, /*counting=*/true);
+  Enable();
+  WriteCc(GetParam());  // EN 1 -> 0 and SHN 00b -> 01b/10b at once
+  // The host waits for SHST = 10b after such a write: the reset must not hide it.
+  EXPECT_EQ(Shst(Csts()), reg::kShstComplete);
+  EXPECT_EQ(Csts() & reg::kCstsRdy, 0u);
+  EXPECT_EQ(backends_[0]->flushes.load(), 1);
+  EXPECT_FALSE(ctrl().ready());
+  // EN=1 while SHN still asks for a shutdown: refused, still shut down.
+  WriteCc(kCcEnable | GetParam());
+  EXPECT_EQ(fe_.enable_calls, 1);
+  EXPECT_EQ(Shst(Csts()), reg::kShstComplete);
+  EXPECT_EQ(Csts() & reg::kCstsRdy, 0u);
+  // Clearing SHN while disabled ends the shutdown state; the controller enables again.
+  WriteCc(0);
+  EXPECT_EQ(Shst(Csts()), reg::kShstNormal);
+  WriteCc(kCcEnable);
+  EXPECT_TRUE(Csts() & reg::kCstsRdy);
+  EXPECT_EQ(fe_.enable_calls, 2);
+}
+
+TEST_P(ControllerShutdownTest, EnableWithShnClearedInOneWriteAfterCombinedShutdown) {
+  Enable();
+  WriteCc(GetParam());
+  ASSERT_EQ(Shst(Csts()), reg::kShstComplete);
+  WriteCc(kCcEnable);  // SHN 01b/10b -> 00b and EN 0 -> 1 at once
+  EXPECT_EQ(Shst(Csts()), reg::kShstNormal);
+  EXPECT_TRUE(Csts() & reg::kCstsRdy);
+}
+
+TEST_P(ControllerShutdownTest, ShutdownWhileDisabledFlushesAndReportsComplete) {
+  Build(DefaultConfig(), /*num_ns=*/1, /*counting=*/true);
+  ProgramAdminQueues();
+  WriteCc(GetParam());
+  EXPECT_EQ(Shst(Csts()), reg::kShstComplete);
+  EXPECT_EQ(backends_[0]->flushes.load(), 1);
+  WriteCc(0);
+  EXPECT_EQ(Shst(Csts()), reg::kShstNormal);
+  WriteCc(kCcEnable);
+  EXPECT_TRUE(Csts() & reg::kCstsRdy);
+}
+
+TEST_P(ControllerShutdownTest, LinuxShutdownThenDisableSequence) {
+  // Linux: nvme_disable_ctrl(shutdown=true) writes SHN=01b with EN=1 and waits for SHST=10b; a
+  // later reset writes EN=0 with SHN cleared and waits for RDY=0.
+  Enable();
+  WriteCc(kCcEnable | GetParam());
+  ASSERT_EQ(Shst(Csts()), reg::kShstComplete);
+  WriteCc(kCcEnable & ~1u);
+  EXPECT_EQ(Csts() & (reg::kCstsRdy | reg::kCstsShstMask), 0u);
+  WriteCc(kCcEnable);
+  EXPECT_TRUE(Csts() & reg::kCstsRdy);
+}
+
 INSTANTIATE_TEST_SUITE_P(Shn, ControllerShutdownTest, ::testing::Values(kCcShnNormal, kCcShnAbrupt),
                          [](const ::testing::TestParamInfo<uint32_t>& info) {
                            return std::string(info.param == kCcShnNormal ? "Normal" : "Abrupt");
                          });
+
+// --- FrontEnd contract: DisableQueues stops all I/O (core/front_end.h) --------------------------
+
+// A data channel whose Transfer blocks until released, to hold an I/O command in flight.
+class BlockingChannel final : public DataChannel {
+ public:
+  Status Prepare(uint64_t length) override {
+    length_ = length;
+    return Status::Success();
+  }
+  uint64_t Length() const override { return length_; }
+  Status Transfer(Direction, uint64_t, uint64_t, Chunk) override {
+    entered.store(true);
+    while (!released.load()) std::this_thread::yield();
+    return sc::kDataTransferError;
+  }
+  std::atomic<bool> entered{false};
+  std::atomic<bool> released{false};
+
+ private:
+  uint64_t length_ = 0;
+};
+
+using ControllerDeathTest = ControllerTest;
+
+TEST_F(ControllerDeathTest, DisableQueuesReturningWithIoInFlightIsCaught) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "the FrontEnd contract check is compiled into debug builds only";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Enable();
+  // FakeFrontEnd::DisableQueues returns at once, even with a command executing: a broken front end.
+  EXPECT_DEATH(
+      {
+        BlockingChannel ch;
+        std::thread io([&] { (void)Io(0x01, 1, 0, 0, &ch); });
+        while (!ch.entered.load()) std::this_thread::yield();
+        WriteCc(0);
+        ch.released.store(true);
+        io.join();
+      },
+      "DisableQueues returned with I/O in flight");
+  // The same reset with no command executing is fine.
+  WriteCc(0);
+  EXPECT_EQ(fe_.disable_calls, 1);
+#endif
+}
 
 // --- NVM Subsystem Reset (3.7.1) ---------------------------------------------------------------
 
