@@ -59,8 +59,10 @@ struct ControllerConfig {
 
   uint32_t io_reactors = 1;  // reactor threads serving I/O queues (admin has its own)
   ProcessingMode mode = ProcessingMode::kNotify;
-  uint32_t timer_period_us = 5;   // timer mode: tick period
-  uint32_t entries_per_tick = 4;  // timer mode: entries processed per tick
+  static constexpr uint32_t kMaxTimerPeriodUs = 1'000'000;
+  static constexpr uint32_t kMaxEntriesPerTick = 65536;
+  uint32_t timer_period_us = 5;   // timer mode: tick period (1..kMaxTimerPeriodUs)
+  uint32_t entries_per_tick = 4;  // timer mode: entries processed per tick (1..kMaxEntriesPerTick)
 
   std::vector<NamespaceConfig> namespaces = {NamespaceConfig{}};
 
@@ -72,6 +74,8 @@ struct ControllerConfig {
   uint64_t nvm_capacity = 0;    // Identify TNVMCAP in bytes: the namespace pool (0 = configured total)
   uint8_t firmware_slots = 3;   // Identify FRMW.NOFS: firmware slots (1..7)
   bool firmware_slot1_read_only = true;  // Identify FRMW bit 0
+  // SMART Percentage Used reaches 100 after this many bytes written (0 = 1000 times TNVMCAP).
+  uint64_t endurance_bytes = 0;
 
   Result<void> Validate() const;
 };

@@ -34,7 +34,7 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
       allocated_cqs_(config.max_io_queues),
       io_state_(cntlid, config.max_io_queues) {
   admin_ = std::make_unique<AdminState>();
-  io_ctx_.namespaces = &subsystem_.active_table();
+  io_ctx_.namespaces = &active_namespaces_;
   io_ctx_.stats = &admin_->health.io();
   io_ctx_.controller = &io_state_;
   // Asynchronous Event Requests complete later, through the front end (admin/aer.cc).
@@ -44,16 +44,23 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
   async_events_.SetObserver([this](const AsyncEvent& e) {
     if (e.type == AsyncEventType::kError) admin_->errors.Record(ErrorLog::Entry{});
   });
-  subsystem_.AddController(cntlid_, [this] {
+  Subsystem::ControllerHooks hooks;
+  hooks.table = &active_namespaces_;
+  hooks.quiesce_io = [this] {
     if (front_end_) front_end_->QuiesceIo();
-  });
+  };
+  hooks.namespace_changed = [this](uint32_t nsid) { NoteNamespaceChanged(*this, nsid); };
+  subsystem_.AddController(cntlid_, std::move(hooks));
   AdminStateInit(*this);
   if (config_.mdts != 0) {
     io_ctx_.max_transfer_bytes = (1ull << config_.mdts) << (12 + config_.mpsmin);
   }
 }
 
-Controller::~Controller() { subsystem_.RemoveController(cntlid_); }
+Controller::~Controller() {
+  subsystem_.RemoveController(cntlid_);
+  delete active_namespaces_.exchange(nullptr);
+}
 
 uint64_t Controller::ReadRegister(uint32_t offset, unsigned size) {
   if (fatal_.exchange(false, std::memory_order_acq_rel)) {

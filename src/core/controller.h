@@ -84,7 +84,11 @@ class Controller {
   uint64_t max_transfer_bytes() const { return io_ctx_.max_transfer_bytes; }
   uint16_t cntlid() const { return cntlid_; }
   uint32_t nn() const { return subsystem_.nn(); }
-  Namespace* GetNamespace(uint32_t nsid) const { return subsystem_.Get(nsid); }
+  // An active namespace of this controller (attached to it), or null. Admin/control threads.
+  Namespace* GetNamespace(uint32_t nsid) const {
+    const NamespaceTable& t = *active_namespaces_.load(std::memory_order_acquire);
+    return (nsid == 0 || nsid > t.size()) ? nullptr : t[nsid - 1];
+  }
   Subsystem& subsystem() { return subsystem_; }
 
   // Number of I/O SQs/CQs granted by Set Features Number of Queues (1-based counts).
@@ -156,6 +160,8 @@ class Controller {
   const Clock& clock_;
   Subsystem& subsystem_;
   const uint16_t cntlid_;
+  // The namespaces attached to this controller; the subsystem publishes new tables (subsystem.h).
+  std::atomic<const NamespaceTable*> active_namespaces_{nullptr};
   IoContext io_ctx_;
 
   FrontEnd* front_end_ = nullptr;

@@ -77,6 +77,8 @@ PcieDeviceImpl::PcieDeviceImpl(const ControllerConfig& config, HostMemory& memor
       cq_size_(new std::atomic<uint32_t>[max_qid_ + 1]()),
       sq_reactor_(new std::atomic<engine::Reactor*>[max_qid_ + 1]()),
       cq_reactor_(new std::atomic<engine::Reactor*>[max_qid_ + 1]()),
+      sq_head_(new std::atomic<uint32_t>[max_qid_ + 1]()),
+      cq_tail_(new std::atomic<uint32_t>[max_qid_ + 1]()),
       sqs_(max_qid_ + 1),
       cqs_(max_qid_ + 1),
       intx_counts_(config.msix_vectors, 0) {
@@ -190,13 +192,37 @@ void PcieDeviceImpl::MmioWrite(uint64_t offset, unsigned size, uint64_t value) {
   spdlog::debug("pcie: BAR0 write at reserved offset {:#x}; dropped", offset);
 }
 
-void PcieDeviceImpl::InvalidDoorbell(uint8_t info, uint64_t offset, uint64_t value) {
-  spdlog::warn("pcie: invalid doorbell write {:#x} at BAR0 {:#x} ({})", value, offset,
-               info == kAenErrorInvalidDoorbellRegister ? "no such queue" : "value out of range");
+void PcieDeviceImpl::InvalidDoorbell(uint8_t info, uint64_t offset, uint64_t value,
+                                     const char* why) {
+  spdlog::warn("pcie: invalid doorbell write {:#x} at BAR0 {:#x} ({}); ignored", value, offset,
+               why);
   ctrl_->async_events().Post(AsyncEvent{AsyncEventType::kError, info, kLogErrorInformation});
 }
 
-// NVMe over PCIe doorbells: SQ y Tail at 1000h + (2y * stride), CQ y Head at 1000h + ((2y+1) * stride).
+// NVMe Base 2.0, 5.2 Asynchronous Event Request (Error Status event information: Invalid Doorbell
+// Write Value): a value outside the queue; an SQ tail that adds more entries than the SQ has free
+// slots (it would overrun entries not yet fetched); a CQ head that consumes entries the controller
+// has not posted. Rewriting the previous value is accepted (it changes nothing). The head and tail
+// the reactors publish can only lag behind what the host can know from completions, so a correct
+// host is never refused. With shadow doorbells the MMIO values are stale by design: range only.
+const char* PcieDeviceImpl::CheckDoorbellValue(uint64_t index, uint32_t qid, uint32_t size,
+                                               uint32_t value) const {
+  if (value >= size) return "value not below the queue size";
+  if (qid != 0 && shadow_on_.load(std::memory_order_acquire)) return nullptr;
+  const uint32_t last = doorbells_[index].load(std::memory_order_relaxed);
+  const uint32_t step = (value + size - last) % size;  // entries added (SQ) or consumed (CQ)
+  if (index & 1) {
+    const uint32_t posted = (cq_tail_[qid].load(std::memory_order_acquire) + size - last) % size;
+    if (step > posted) return "CQ head beyond the entries posted";
+  } else {
+    const uint32_t free = (sq_head_[qid].load(std::memory_order_acquire) + size - last - 1) % size;
+    if (step > free) return "SQ tail overruns entries not yet fetched";
+  }
+  return nullptr;
+}
+
+// NVMe over PCIe doorbells: SQ y Tail at 1000h + (2y * stride), CQ y Head at 1000h + ((2y+1) *
+// stride).
 void PcieDeviceImpl::WriteDoorbell(uint64_t offset, unsigned size, uint64_t value) {
   uint64_t rel = offset - kDoorbellBase;
   if (size != 4 || rel % layout_.doorbell_stride != 0) {
@@ -204,15 +230,20 @@ void PcieDeviceImpl::WriteDoorbell(uint64_t offset, unsigned size, uint64_t valu
     return;
   }
   if (!ctrl_->ready()) {
-    spdlog::warn("pcie: doorbell write at {:#x} while CSTS.RDY=0; dropped", offset);
+    spdlog::warn("pcie: doorbell write at {:#x} while the controller is not ready; dropped",
+                 offset);
     return;
   }
   uint64_t index = rel / layout_.doorbell_stride;
   uint32_t qid = static_cast<uint32_t>(index / 2);
   bool cq = index & 1;
   uint32_t qsize = qid <= max_qid_ ? (cq ? cq_size_[qid] : sq_size_[qid]).load() : 0;
-  if (qsize == 0) return InvalidDoorbell(kAenErrorInvalidDoorbellRegister, offset, value);
-  if (value >= qsize) return InvalidDoorbell(kAenErrorInvalidDoorbellValue, offset, value);
+  if (qsize == 0) {
+    return InvalidDoorbell(kAenErrorInvalidDoorbellRegister, offset, value, "no such queue");
+  }
+  if (const char* why = CheckDoorbellValue(index, qid, qsize, static_cast<uint32_t>(value))) {
+    return InvalidDoorbell(kAenErrorInvalidDoorbellValue, offset, value, why);
+  }
   doorbells_[index].store(static_cast<uint32_t>(value), std::memory_order_seq_cst);
   engine::Reactor* r = (cq ? cq_reactor_[qid] : sq_reactor_[qid]).load(std::memory_order_acquire);
   if (r != nullptr) r->Notify();
@@ -261,8 +292,9 @@ Status PcieDeviceImpl::EnableQueues() {
   cq->ien = true;
   cq->iv = 0;
   cq->head_db = &doorbells_[1];
-  if (Status st = BuildQueueMemory(true, ctrl_->registers().acq(), cq->size * kCqEntrySize,
-                                   &cq->mem);
+  cq->tail_pub = &cq_tail_[0];
+  if (Status st =
+          BuildQueueMemory(true, ctrl_->registers().acq(), cq->size * kCqEntrySize, &cq->mem);
       !st.ok()) {
     return st;
   }
@@ -270,13 +302,16 @@ Status PcieDeviceImpl::EnableQueues() {
   sq->size = reg::AqaAsqs(aqa) + 1;
   sq->cq = cq.get();
   sq->tail_db = &doorbells_[0];
-  if (Status st = BuildQueueMemory(true, ctrl_->registers().asq(), sq->size * kSqEntrySize,
-                                   &sq->mem);
+  sq->head_pub = &sq_head_[0];
+  if (Status st =
+          BuildQueueMemory(true, ctrl_->registers().asq(), sq->size * kSqEntrySize, &sq->mem);
       !st.ok()) {
     return st;
   }
   doorbells_[0].store(0);
   doorbells_[1].store(0);
+  sq_head_[0].store(0);
+  cq_tail_[0].store(0);
   admin_reactor_->RunSync([&] {
     admin_group_->AddCq(cq.get());
     admin_group_->AddSq(sq.get());
@@ -300,6 +335,7 @@ void PcieDeviceImpl::DisableQueues() {
   }
   admin_reactor_->RunSync([&] { admin_group_->Clear(); });
   shadow_db_ = shadow_ei_ = nullptr;  // Doorbell Buffer Config does not survive a reset
+  shadow_on_.store(false, std::memory_order_release);
   for (size_t i = 0; i < io_reactors_.size(); ++i) {
     io_reactors_[i]->RunSync([&] { io_groups_[i]->Clear(); });
   }
@@ -310,6 +346,8 @@ void PcieDeviceImpl::DisableQueues() {
     cq_reactor_[q].store(nullptr);
     doorbells_[2 * q].store(0);
     doorbells_[2 * q + 1].store(0);
+    sq_head_[q].store(0);
+    cq_tail_[q].store(0);
   }
   io_queue_count_.store(0);
   std::lock_guard<std::mutex> lock(intx_mu_);
@@ -339,12 +377,14 @@ Status PcieDeviceImpl::CreateIoCq(Request& req) {
   cq->ien = ien;
   cq->iv = iv;
   cq->head_db = &doorbells_[2 * qid + 1];
+  cq->tail_pub = &cq_tail_[qid];
   ShadowCq(cq.get());  // after Doorbell Buffer Config (pcie/shadow_doorbells.cc)
   if (Status st = BuildQueueMemory(pc, sqe.prp1, uint64_t{cq->size} * kCqEntrySize, &cq->mem);
       !st.ok()) {
     return st;
   }
   doorbells_[2 * qid + 1].store(0);
+  cq_tail_[qid].store(0);
   size_t r = ReactorFor(static_cast<uint16_t>(qid));
   io_reactors_[r]->RunSync([&] { io_groups_[r]->AddCq(cq.get()); });
   cq_reactor_[qid].store(io_reactors_[r].get(), std::memory_order_release);
@@ -373,6 +413,7 @@ Status PcieDeviceImpl::CreateIoSq(Request& req) {
   sq->qprio = qprio;
   sq->cq = cqs_[cqid].get();
   sq->tail_db = &doorbells_[2 * qid];
+  sq->head_pub = &sq_head_[qid];
   sq->InitAsyncSlots(std::min(sq->size, kAsyncSlotsPerSq));
   ShadowSq(sq.get());  // after Doorbell Buffer Config (pcie/shadow_doorbells.cc)
   if (Status st = BuildQueueMemory(pc, sqe.prp1, uint64_t{sq->size} * kSqEntrySize, &sq->mem);
@@ -380,6 +421,7 @@ Status PcieDeviceImpl::CreateIoSq(Request& req) {
     return st;
   }
   doorbells_[2 * qid].store(0);
+  sq_head_[qid].store(0);
   size_t r = ReactorFor(static_cast<uint16_t>(cqid));
   io_reactors_[r]->RunSync([&] { io_groups_[r]->AddSq(sq.get()); });
   sq_reactor_[qid].store(io_reactors_[r].get(), std::memory_order_release);

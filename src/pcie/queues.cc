@@ -167,6 +167,7 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
       }
     }
     sq.head = sq.head + 1 == sq.size ? 0 : sq.head + 1;
+    if (sq.head_pub != nullptr) sq.head_pub->store(sq.head, std::memory_order_release);
     req.sqid = sq.qid;
     AsyncSlot* slot = sq.async_free;  // offered; the handler may complete asynchronously
     req.async = slot;
@@ -289,6 +290,9 @@ bool QueueGroup::PostCompletion(PcieCq& cq, const Cqe& cqe) {
   // The phase tag must become visible last: write dwords 0-2, then dword 3 (CID, status, phase).
   uint32_t dw3;
   std::memcpy(&dw3, reinterpret_cast<const uint8_t*>(&cqe) + 12, 4);
+  if (cq.tail_pub != nullptr) {
+    cq.tail_pub->store(cq.tail + 1 == cq.size ? 0 : cq.tail + 1, std::memory_order_release);
+  }
   uint8_t* p = cq.mem.EntryPointer(cq.tail, kCqEntrySize);
   if (p == nullptr) p = env_.memory->Map(cq.mem.EntryAddress(cq.tail, kCqEntrySize), kCqEntrySize);
   if (p != nullptr) {

@@ -91,6 +91,9 @@ struct PcieSq {
   uint32_t tail = 0;                               // SQ tail doorbell as read this poll pass
   const std::atomic<uint32_t>* tail_db = nullptr;  // SQ y Tail Doorbell
   std::atomic<uint32_t>* event_idx = nullptr;      // shadow doorbells: EventIdx slot (else null)
+  // `head` published for the doorbell checks of the MMIO path (before any completion that reports
+  // it in SQHD), or null.
+  std::atomic<uint32_t>* head_pub = nullptr;
   PcieCq* cq = nullptr;
   // Asynchronous commands (I/O SQs only; reactor thread): the slot pool, its free list (linked
   // through AsyncSlot::user) and the number in flight.
@@ -109,6 +112,9 @@ struct PcieCq {
   bool ien = false;  // interrupts enabled
   uint16_t iv = 0;   // interrupt vector
   uint32_t tail = 0;
+  // `tail` published for the doorbell checks of the MMIO path (before the entry's phase tag is
+  // written, so a host never consumes an entry the check does not know of), or null.
+  std::atomic<uint32_t>* tail_pub = nullptr;
   bool phase = true;  // phase tag of the next entry (starts at 1 after creation, 3.3.1.2)
   const std::atomic<uint32_t>* head_db = nullptr;  // CQ y Head Doorbell
   std::atomic<uint32_t>* event_idx = nullptr;      // shadow doorbells: EventIdx slot (else null)

@@ -1,9 +1,10 @@
-// Fixture for the admin command set conformance tests (issue #3): an in-process PCIe controller
-// driven through the host library (nvemu::host::PcieDriver), with a ManualClock so that time
-// (power-on hours, self-test progress, timestamps) is deterministic.
+// Fixture for the admin command set conformance tests (issue #3): the conformance fixture
+// (tests/conformance/fixture.h: spec constants spelled out independently of src/, the driver,
+// DMA, WaitUntil) with a ManualClock so that time (power-on hours, self-test progress,
+// timestamps) is deterministic, plus admin-command helpers returning the status as SCT << 8 | SC.
 //
-// Opcodes, log identifiers and status codes are spelled out from the specification here (NVMe
-// Base 2.0), independently of src/, so that a wrong constant in the product fails a test.
+// Status codes are spelled out from the specification here (NVMe Base 2.0), independently of
+// src/, so that a wrong constant in the product fails a test.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "../conformance/fixture.h"
 #include "core/admin/admin_state.h"
 #include "core/controller.h"
 #include "nvemu/clock.h"
@@ -30,24 +32,11 @@ using host::DmaBuffer;
 using host::DriverOptions;
 using host::PcieDriver;
 
-// Figure 139: admin opcodes.
+// Admin opcodes (Figure 139) and the NVM Read/Write opcodes, from the conformance fixture.
 namespace op {
-inline constexpr uint8_t kDeleteIoSq = 0x00;
-inline constexpr uint8_t kGetLogPage = 0x02;
-inline constexpr uint8_t kIdentify = 0x06;
-inline constexpr uint8_t kAbort = 0x08;
-inline constexpr uint8_t kSetFeatures = 0x09;
-inline constexpr uint8_t kGetFeatures = 0x0a;
-inline constexpr uint8_t kAer = 0x0c;
-inline constexpr uint8_t kNsMgmt = 0x0d;
-inline constexpr uint8_t kFwCommit = 0x10;
-inline constexpr uint8_t kFwDownload = 0x11;
-inline constexpr uint8_t kSelfTest = 0x14;
-inline constexpr uint8_t kNsAttach = 0x15;
-inline constexpr uint8_t kKeepAlive = 0x18;
-inline constexpr uint8_t kFormat = 0x80;
-inline constexpr uint8_t kWrite = 0x01;
-inline constexpr uint8_t kRead = 0x02;
+using namespace conformance::admin;
+using conformance::io::kRead;
+using conformance::io::kWrite;
 }  // namespace op
 
 // Figures 94/95: status values as (SCT << 8 | SC).
@@ -214,11 +203,7 @@ class AdminTest : public ::testing::Test {
 
   // Waits until the controller holds `n` outstanding AERs (they are submitted asynchronously).
   bool WaitOutstandingAers(size_t n) {
-    for (int i = 0; i < 5000; ++i) {
-      if (ctrl().async_events().outstanding() == n) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
+    return conformance::WaitUntil([&] { return ctrl().async_events().outstanding() == n; });
   }
 
   // I/O queue 1 and a read/write of `blocks` blocks of namespace `nsid`.

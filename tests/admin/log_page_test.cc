@@ -53,7 +53,7 @@ TEST_F(AdminTest, SmartHealthCountsIoTimeAndTemperature) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(Io(op::kWrite, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
   ASSERT_EQ(Io(op::kRead, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
   clock().Advance(2 * 3600 * 1'000'000'000ull + 1);
-  ctrl().admin_state().health.set_temperature(330);
+  ctrl().admin_state().health.set_temperature(330, ctrl().clock().NowNs());
   auto log = Log<nvme_smart_log>(0x02);
   EXPECT_EQ(Lo64(log.host_writes), 3u);
   EXPECT_EQ(Lo64(log.host_reads), 1u);

@@ -73,15 +73,26 @@ inline constexpr uint32_t kCstsNssro = 1u << 4;
 // 3.1.3.7 NSSR: "NVMe".
 inline constexpr uint32_t kNssrReset = 0x4E564D65;
 
-// Figure 139: admin opcodes.
+// Figure 139: admin opcodes (the admin command set tests in tests/admin use them too).
 namespace admin {
 inline constexpr uint8_t kDeleteIoSq = 0x00;
 inline constexpr uint8_t kCreateIoSq = 0x01;
+inline constexpr uint8_t kGetLogPage = 0x02;
 inline constexpr uint8_t kDeleteIoCq = 0x04;
 inline constexpr uint8_t kCreateIoCq = 0x05;
 inline constexpr uint8_t kIdentify = 0x06;
+inline constexpr uint8_t kAbort = 0x08;
 inline constexpr uint8_t kSetFeatures = 0x09;
 inline constexpr uint8_t kGetFeatures = 0x0a;
+inline constexpr uint8_t kAer = 0x0c;
+inline constexpr uint8_t kNsMgmt = 0x0d;
+inline constexpr uint8_t kFwCommit = 0x10;
+inline constexpr uint8_t kFwDownload = 0x11;
+inline constexpr uint8_t kSelfTest = 0x14;
+inline constexpr uint8_t kNsAttach = 0x15;
+inline constexpr uint8_t kKeepAlive = 0x18;
+inline constexpr uint8_t kDoorbellBufferConfig = 0x7c;
+inline constexpr uint8_t kFormat = 0x80;
 }  // namespace admin
 
 // NVM Command Set 1.0, Figure 20: I/O opcodes.

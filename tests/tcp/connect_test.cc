@@ -67,7 +67,7 @@ TEST(TcpConnect, IdentifyControllerFieldsTheLinuxHostChecks) {
   const nvme_id_ctrl& c = id.value();
   EXPECT_EQ(c.cntlid, d.value()->cntlid());
   EXPECT_NE(c.kas, 0);
-  EXPECT_EQ(c.sgls, 0x00100001u);
+  EXPECT_EQ(c.sgls, 0x00300001u);  // SGLs, SGL Offset, Transport SGL Data Block
   EXPECT_EQ(c.icdoff, 0);
   EXPECT_EQ(c.ioccsz, (8192u + 64) / 16);
   EXPECT_EQ(c.iorcsz, 1u);

@@ -34,6 +34,13 @@ TEST(TcpDiscovery, IdentifySaysDiscoveryController) {
   EXPECT_EQ(id.value().icdoff, 0);
   EXPECT_EQ(id.value().nn, 0u);
   EXPECT_EQ(id.value().cntlid, d.value()->cntlid());
+  // Only the admin commands of NVMe Base 2.0 Figure 28: no optional admin or NVM commands, no
+  // NVM capacity, no firmware slots.
+  EXPECT_EQ(id.value().oacs, 0);
+  EXPECT_EQ(id.value().oncs, 0);
+  EXPECT_EQ(id.value().frmw, 0);
+  EXPECT_EQ(id.value().tnvmcap[0], 0);
+  EXPECT_EQ(id.value().lpa, 1u << 2);
   // Only CNS 01h exists on a discovery controller.
   EXPECT_FALSE(d.value()->IdentifyNamespace(1).ok());
 }

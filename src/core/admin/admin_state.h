@@ -78,8 +78,10 @@ struct AdminState {
   FeatureState features;
   FirmwareState firmware;
   SelfTestState self_test;
-  // Changed Namespace List (log 04h): NSIDs changed since the log was last read.
-  std::vector<uint32_t> changed_namespaces;
+  // Changed Namespace List (log 04h): NSIDs changed since the log was last read. Written by the
+  // thread that changes a namespace (any controller's admin reactor), hence the mutex.
+  std::mutex changed_mu;
+  std::vector<uint32_t> changed_namespaces;  // GUARDED_BY(changed_mu)
   uint64_t last_keep_alive_ns = 0;
   // Critical warning bits already reported: SMART events are edge triggered (CheckHealth).
   uint8_t warnings_seen = 0;
@@ -94,7 +96,7 @@ void AdminStateOnEnable(Controller& ctrl);    // CC.EN 0 -> 1
 void AdminStateOnReset(Controller& ctrl);     // Controller Level Reset (CC.EN 1 -> 0)
 void AdminStateOnShutdown(Controller& ctrl);  // CC.SHN shutdown complete
 void AdminStateOnPowerOff(Controller& ctrl);  // process exit / power off
-void AdminStatePersist(Controller& ctrl);     // writes counters to the state file
+void AdminStatePersist(Controller& ctrl);     // to the subsystem state (and its file, if any)
 // Features back to saved or default values (power-on and Controller Level Reset, 5.27).
 void RestoreFeatures(Controller& ctrl);
 // Health check after a temperature, threshold or spare change: posts SMART events.
@@ -104,7 +106,9 @@ void ActivatePendingFirmware(Controller& ctrl);
 // Completes (or aborts) a device self-test whose time has come (self_test.cc).
 void UpdateSelfTest(Controller& ctrl);
 void AbortSelfTest(Controller& ctrl, uint8_t result);
-// Adds `nsid` to the Changed Namespace List and posts the Namespace Attribute Changed notice.
+// Adds `nsid` to the Changed Namespace List and posts the Namespace Attribute Changed notice. The
+// subsystem calls it (through the controller's hook) for each controller a change affects; any
+// thread.
 void NoteNamespaceChanged(Controller& ctrl, uint32_t nsid);
 
 }  // namespace nvemu

@@ -9,6 +9,9 @@
 namespace nvemu {
 
 Status AdminDoorbellBufferConfig(Controller& ctrl, Request& req) {
+  // Message-based controllers (NVMe over Fabrics, 3.1.3) have no doorbells and do not advertise
+  // the command (OACS bit 8 clear): an unsupported opcode, before any field is looked at.
+  if (ctrl.message_based()) return sc::kInvalidOpcode;
   const uint64_t mask = ctrl.page_size() - 1;
   if (req.sqe.psdt() != 0) return InvalidFieldAt(req, 1, 6);  // PRPs only
   if (req.sqe.prp1 == 0 || (req.sqe.prp1 & mask)) return InvalidFieldAt(req, offsetof(Sqe, prp1));

@@ -72,6 +72,7 @@ Status FirmwareSlots(Controller& ctrl, Request&, Page* page) {
 
 // 04h Changed Namespace List (5.16.1.5): up to 1024 NSIDs; more changed -> FFFFFFFFh alone.
 Status ChangedNamespaces(Controller& ctrl, Request& req, Page* page) {
+  std::lock_guard<std::mutex> lock(ctrl.admin_state().changed_mu);
   std::vector<uint32_t>& changed = ctrl.admin_state().changed_namespaces;
   std::array<uint32_t, 1024> list{};
   if (changed.size() > list.size()) {
@@ -88,11 +89,13 @@ Status ChangedNamespaces(Controller& ctrl, Request& req, Page* page) {
 }
 
 // 05h Commands Supported and Effects (5.16.1.6, Figure 210), for the NVM command set (CSI 00h).
-Status CommandEffects(Controller&, Request& req, Page* page) {
+Status CommandEffects(Controller& ctrl, Request& req, Page* page) {
   if ((req.sqe.cdw14 >> 24) != 0) return InvalidFieldAt(req, offsetof(Sqe, cdw14) + 3);
   nvme_cmd_effects_log log{};
   for (unsigned opc = 0; opc < 256; ++opc) {
     log.acs[opc] = AdminCommandEffects(static_cast<uint8_t>(opc));
+    // Doorbell Buffer Config exists only on memory-based (PCIe) controllers (5.11).
+    if (opc == 0x7c && ctrl.message_based()) log.acs[opc] = 0;
     if (IsIoCommandSupported(static_cast<uint8_t>(opc))) {
       // Commands that write the medium change logical block content (LBCC, bit 1).
       bool writes = opc == 0x01 || opc == 0x04 || opc == 0x08 || opc == 0x09 || opc == 0x19;

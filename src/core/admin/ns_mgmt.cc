@@ -3,13 +3,16 @@
 // Management: CDW10 SEL[3:0] (0 create, 1 delete), CDW11 CSI[31:24]. Create takes the host
 // fields of an Identify Namespace structure (NSZE, NCAP, FLBAS, DPS, NMIC) and returns the NSID in
 // Dword 0; capacity comes from the NVM subsystem pool (TNVMCAP/UNVMCAP). Delete takes an NSID or
-// FFFFFFFFh (all). Attachment: SEL 0 attach, 1 detach, data = a Controller List. Attachment is
-// subsystem-wide in nvemu: the list must name controllers of this subsystem, and the namespace is
-// attached to all of them. Every attach/detach (and a delete of an attached namespace) adds the
-// NSID to the Changed Namespace List and posts the Namespace Attribute Changed notice.
+// FFFFFFFFh (all). Attachment: SEL 0 attach, 1 detach, data = a Controller List (5.20, Figure
+// 277); the namespace is attached to / detached from exactly the controllers listed (core/
+// subsystem.h). Every attach/detach (and a delete of an attached namespace) adds the NSID to the
+// Changed Namespace List of each affected controller, and only those, and posts their Namespace
+// Attribute Changed notice.
 #include <nvme/types.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <span>
 
 #include "core/admin/admin_cmd.h"
 #include "core/admin/admin_state.h"
@@ -23,7 +26,6 @@ constexpr uint8_t kSelDelete = 1;
 constexpr uint8_t kSelAttach = 0;
 constexpr uint8_t kSelDetach = 1;
 constexpr Status kThinProvisioningNotSupported = Status::CommandSpecific(0x1b);
-constexpr Status kControllerListInvalid = Status::CommandSpecific(0x1c);
 constexpr Status kIoCommandSetNotSupported = Status::CommandSpecific(0x29);
 
 Status CreateNamespace(Controller& ctrl, Request& req) {
@@ -52,12 +54,8 @@ Status CreateNamespace(Controller& ctrl, Request& req) {
   return Status::Success();
 }
 
-Status DeleteOne(Controller& ctrl, uint32_t nsid) {
-  bool attached = ctrl.subsystem().IsAttached(nsid);
-  if (Status st = ctrl.subsystem().DeleteNamespace(nsid); !st.ok()) return st;
-  if (attached) NoteNamespaceChanged(ctrl, nsid);
-  return Status::Success();
-}
+// The subsystem notifies the controllers the namespace was attached to.
+Status DeleteOne(Controller& ctrl, uint32_t nsid) { return ctrl.subsystem().DeleteNamespace(nsid); }
 
 Status DeleteNamespace(Controller& ctrl, Request& req) {
   uint32_t nsid = req.sqe.nsid;
@@ -96,16 +94,10 @@ Status AdminNamespaceAttachment(Controller& ctrl, Request& req) {
   if (nsid > ctrl.nn() || !ctrl.subsystem().IsAllocated(nsid)) {
     return sc::kInvalidNamespaceOrFormat;
   }
-  std::vector<uint16_t> known = ctrl.subsystem().ControllerIds();
-  if (list.num == 0 || list.num > 2047) return kControllerListInvalid;
-  for (uint16_t i = 0; i < list.num; ++i) {
-    if (std::find(known.begin(), known.end(), list.identifier[i]) == known.end()) {
-      return kControllerListInvalid;
-    }
-  }
-  if (Status st = ctrl.subsystem().SetAttached(nsid, sel == kSelAttach); !st.ok()) return st;
-  NoteNamespaceChanged(ctrl, nsid);
-  return Status::Success();
+  // Controller List Invalid (NUMID 0 or above 2047, unknown or repeated CNTLIDs): subsystem.cc.
+  std::span<const uint16_t> ids(list.identifier, std::min<uint16_t>(list.num, 2047));
+  if (list.num > 2047) ids = {};
+  return ctrl.subsystem().SetAttached(nsid, sel == kSelAttach, ids);
 }
 
 }  // namespace nvemu

@@ -63,8 +63,13 @@ Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req) {
   const ControllerConfig& cc = ctrl.entry().controller;
   id.cntlid = ctrl.cntlid();
   id.cntrltype = ctrl.discovery() ? NVME_CTRL_CNTRLTYPE_DISCOVERY : NVME_CTRL_CNTRLTYPE_IO;
-  id.kas = tc.kas_100ms;                 // keep-alive is mandatory on fabrics
-  id.sgls = (1u << 0) | (1u << 20);      // SGLs supported; the address field may be an offset
+  id.kas = tc.kas_100ms;  // keep-alive is mandatory on fabrics
+  // SGLS (Figure 275): SGLs without alignment (bits 1:0 = 01b), SGL Offset (bit 20: in-capsule
+  // data is an SGL Data Block with the Offset subtype), Transport SGL Data Block (bit 21: data
+  // moved by R2T/H2CData/C2HData, NVMe/TCP 1.0, 3.3). No Keyed SGLs (RDMA only), no Bit Bucket,
+  // no metadata SGLs (NVMe/TCP carries no separate metadata).
+  id.sgls = NVME_CTRL_SGLS_SUPPORTED & 1u;
+  id.sgls |= NVME_CTRL_SGLS_OFFSET | NVME_CTRL_SGLS_TPORT;
   id.cmic |= NVME_CTRL_CMIC_MULTI_CTRL;  // one controller per host association
   id.maxcmd = static_cast<uint16_t>(std::min<uint32_t>(cc.mqes + 1u, 0xffff));
   // Capsule sizes in 16-byte units: the 64-byte SQE plus the in-capsule data (admin: the NVMe/TCP
@@ -79,6 +84,23 @@ Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req) {
     // A discovery controller only reports Discovery Log Page changes (OAES bit 31), and this one
     // never changes its log at run time.
     id.oaes = 0;
+    // A discovery controller supports only the admin commands of Figure 28 (Get Log Page,
+    // Identify, Keep Alive, features, AER): no optional admin or NVM commands, no NVM capacity,
+    // no firmware slots or self-test.
+    id.oacs = 0;
+    id.oncs = 0;
+    id.fuses = 0;
+    id.ocfs = 0;
+    id.vwc = 0;
+    id.frmw = 0;
+    id.edstt = 0;
+    id.dsto = 0;
+    id.fwug = 0;
+    id.mtfa = 0;
+    std::memset(id.tnvmcap, 0, sizeof(id.tnvmcap));
+    std::memset(id.unvmcap, 0, sizeof(id.unvmcap));
+    id.lpa = 1u << 2;  // extended data for Get Log Page (the discovery log is read by offset)
+    id.ctratt &= ~uint32_t{1u << 15};  // no LBA formats to extend
   }
   return req.data->Push(&id, sizeof(id));
 }
