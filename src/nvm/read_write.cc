@@ -2,9 +2,10 @@
 //
 // Namespaces without metadata take the zero-copy path: the data channel hands host buffers
 // straight to the backend; with an io_uring backend and a front end slot they are submitted
-// asynchronously (nvm/async_io.h) and the command completes later. With metadata (separate buffer or extended LBA, with or without
-// protection information) the blocks go through per-thread scratch buffers so that PI can be
-// generated or checked over whole blocks before anything is written or returned.
+// asynchronously (nvm/async_io.h) and the command completes later. With metadata (separate
+// buffer or extended LBA, with or without protection information) the blocks go through
+// per-thread scratch buffers so that PI can be generated or checked over whole blocks before
+// anything is written or returned.
 #include <cstring>
 
 #include "nvm/async_io.h"
@@ -44,18 +45,32 @@ Status WritePlain(const IoContext& ctx, Request& req, Namespace& ns, const LbaRa
   return st;
 }
 
+// What Read and Write check before they move data, in this order: namespace and LBA range, PRINFO
+// (PI namespaces), MDTS for the bytes on the wire, the reservation for `access`.
+struct RwCommand {
+  LbaRange r;
+  Namespace* ns = nullptr;
+  PiParams pi;
+  bool meta_on_wire = false;
+  uint64_t bytes = 0;  // data buffer bytes (extended LBAs include their metadata)
+};
+
+Status PrepareRw(const IoContext& ctx, const Request& req, Access access, RwCommand* c) {
+  c->r = ParseRange(req.sqe);
+  if (Status st = ResolveRange(ctx, req, c->r, &c->ns); !st.ok()) return st;
+  if (Status st = ParseAndValidatePi(*c->ns, req.sqe, c->r.slba, &c->pi); !st.ok()) return st;
+  c->meta_on_wire = MetadataOnWire(*c->ns, c->pi);
+  c->bytes = DataBufferBytes(*c->ns, c->r.nlb, c->meta_on_wire);
+  if (Status st = CheckTransferSize(ctx, c->bytes); !st.ok()) return st;
+  return CheckReservation(ctx, *c->ns, access);
+}
+
 }  // namespace
 
 Status ExecuteRead(const IoContext& ctx, Request& req) {
-  const LbaRange r = ParseRange(req.sqe);
-  Namespace* ns = nullptr;
-  if (Status st = ResolveRange(ctx, req, r, &ns); !st.ok()) return st;
-  PiParams pi;
-  if (Status st = ParseAndValidatePi(*ns, req.sqe, r.slba, &pi); !st.ok()) return st;
-  const bool meta_on_wire = MetadataOnWire(*ns, pi);
-  const uint64_t bytes = DataBufferBytes(*ns, r.nlb, meta_on_wire);
-  if (Status st = CheckTransferSize(ctx, bytes); !st.ok()) return st;
-  if (Status st = CheckReservation(ctx, *ns, Access::kRead); !st.ok()) return st;
+  RwCommand c;
+  if (Status st = PrepareRw(ctx, req, Access::kRead, &c); !st.ok()) return st;
+  auto& [r, ns, pi, meta_on_wire, bytes] = c;
   Status st;
   if (ns->metadata_size() == 0) {
     st = ReadPlain(ctx, req, *ns, r);
@@ -73,15 +88,9 @@ Status ExecuteRead(const IoContext& ctx, Request& req) {
 }
 
 Status ExecuteWrite(const IoContext& ctx, Request& req) {
-  const LbaRange r = ParseRange(req.sqe);
-  Namespace* ns = nullptr;
-  if (Status st = ResolveRange(ctx, req, r, &ns); !st.ok()) return st;
-  PiParams pi;
-  if (Status st = ParseAndValidatePi(*ns, req.sqe, r.slba, &pi); !st.ok()) return st;
-  const bool meta_on_wire = MetadataOnWire(*ns, pi);
-  const uint64_t bytes = DataBufferBytes(*ns, r.nlb, meta_on_wire);
-  if (Status st = CheckTransferSize(ctx, bytes); !st.ok()) return st;
-  if (Status st = CheckReservation(ctx, *ns, Access::kWrite); !st.ok()) return st;
+  RwCommand c;
+  if (Status st = PrepareRw(ctx, req, Access::kWrite, &c); !st.ok()) return st;
+  auto& [r, ns, pi, meta_on_wire, bytes] = c;
   Status st;
   if (ns->metadata_size() == 0) {
     st = WritePlain(ctx, req, *ns, r);
