@@ -1,11 +1,12 @@
 // IoRing: the io_uring instance of one reactor thread (liburing).
 //
 // A reactor creates its ring lazily, on its own thread, the first time a backend asks for one
-// (IoRing::ForThread). Callers take an SQE with GetSqe(), prepare it with liburing's io_uring_prep_*
-// and set its user_data with SetOp(): the pointer to an IoRing::Op embedded in caller-owned,
-// preallocated storage that stays valid until Op::done runs. SQEs are submitted in batches (one
-// io_uring_enter per reactor loop iteration, or sooner when the submission ring fills up); the
-// reactor reaps completions in its poll loop and calls each Op's `done` on the reactor thread.
+// (IoRing::ForThread). Callers take an SQE with GetSqe(), prepare it with liburing's
+// io_uring_prep_* and set its user_data with SetOp(): the pointer to an IoRing::Op embedded in
+// caller-owned, preallocated storage that stays valid until Op::done runs. SQEs are submitted in
+// batches (one io_uring_enter per reactor loop iteration, or sooner when the submission ring fills
+// up); the reactor reaps completions in its poll loop and calls each Op's `done` on the reactor
+// thread.
 //
 // Waking: the ring signals an eventfd when it posts completions; in notify mode the reactor sleeps
 // on that eventfd (Reactor::Notify writes it too), so a completion wakes a sleeping reactor.

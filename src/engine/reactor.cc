@@ -126,13 +126,14 @@ IoRing* Reactor::EnsureIoRing() {
     ring_failed_ = true;
     if (event_fd_ >= 0) ::close(event_fd_);
     event_fd_ = -1;
-    spdlog::warn("reactor {}: io_uring unavailable ({}); file I/O stays synchronous",
-                 options_.name, std::strerror(err));
+    spdlog::warn("reactor {}: io_uring unavailable ({}); file I/O stays synchronous", options_.name,
+                 std::strerror(err));
     return nullptr;
   }
   spdlog::debug("reactor {}: io_uring ready", options_.name);
   // Timer mode keeps its futex sleeps (completions are reaped at the next tick).
-  if (options_.mode == ProcessingMode::kNotify) wake_fd_.store(event_fd_, std::memory_order_seq_cst);
+  if (options_.mode == ProcessingMode::kNotify)
+    wake_fd_.store(event_fd_, std::memory_order_seq_cst);
   return ring_.get();
 }
 
@@ -141,7 +142,8 @@ void Reactor::SleepOnEventFd(uint64_t timeout_ns) {
   pollfd p{event_fd_, POLLIN, 0};
   int timeout_ms = -1;
   if (timeout_ns != kWaitForever) {
-    timeout_ms = static_cast<int>(std::min<uint64_t>((timeout_ns + 999'999) / 1'000'000, 1'000'000));
+    timeout_ms =
+        static_cast<int>(std::min<uint64_t>((timeout_ns + 999'999) / 1'000'000, 1'000'000));
   }
   ::poll(&p, 1, timeout_ms);
   uint64_t v;

@@ -126,8 +126,7 @@ int PrpChannel::DirectIov(uint64_t len, iovec* iov, int max) {
   return count;
 }
 
-Status PrpChannel::Move(Direction dir, uint64_t addr, uint64_t data_off, size_t len,
-                        Chunk& chunk) {
+Status PrpChannel::Move(Direction dir, uint64_t addr, uint64_t data_off, size_t len, Chunk& chunk) {
   return MoveHostRange(memory_, dir, addr, data_off, len, chunk);
 }
 

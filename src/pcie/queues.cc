@@ -220,8 +220,7 @@ void QueueGroup::CompleteAsync(PcieSq& sq, AsyncSlot* slot, Status st) {
     Request req;
     req.sqe = sqe;
     req.sqid = sq.qid;
-    spdlog::debug("pcie: sq {} cid {} opc {:#04x} -> {}", sq.qid, sqe.cid, sqe.opc,
-                  st.ToString());
+    spdlog::debug("pcie: sq {} cid {} opc {:#04x} -> {}", sq.qid, sqe.cid, sqe.opc, st.ToString());
     env_.controller->RecordError(req, st);
   }
   Cqe cqe{};

@@ -40,9 +40,9 @@
 #include <vector>
 
 #include "engine/reactor.h"
-#include "nvm/async_slot.h"
 #include "nvemu/command.h"
 #include "nvemu/host_memory.h"
+#include "nvm/async_slot.h"
 #include "pcie/arbitration.h"
 #include "pcie/coalescing.h"
 
@@ -205,7 +205,7 @@ class QueueGroup final : public engine::Poller {
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> cq_full_stalls_{0};
   std::atomic<uint64_t> irqs_{0};
-  std::vector<Cqe> deferred_;  // admin: deferred completions waiting for a CQ 0 slot
+  std::vector<Cqe> deferred_;   // admin: deferred completions waiting for a CQ 0 slot
   bool discard_async_ = false;  // Clear(): in-flight completions are dropped, not posted
 };
 

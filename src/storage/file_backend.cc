@@ -71,15 +71,12 @@ class FileBackend final : public Backend, private AsyncBackend {
     return StartAsyncReadWrite(io, false, data_.get(), off, iov, iovcnt, Align(), false,
                                data_.get(), metadata_.get());
   }
-  bool StartWrite(AsyncIo* io, uint64_t off, const iovec* iov, int iovcnt,
-                  bool durable) override {
+  bool StartWrite(AsyncIo* io, uint64_t off, const iovec* iov, int iovcnt, bool durable) override {
     if (!RangeInBounds(off, IovBytes(iov, iovcnt), size_)) return false;
     return StartAsyncReadWrite(io, true, data_.get(), off, iov, iovcnt, Align(), durable,
                                data_.get(), metadata_.get());
   }
-  bool StartFlush(AsyncIo* io) override {
-    return StartAsyncSync(io, data_.get(), metadata_.get());
-  }
+  bool StartFlush(AsyncIo* io) override { return StartAsyncSync(io, data_.get(), metadata_.get()); }
 
   uint64_t Size() const override { return size_; }
   uint64_t MetadataSize() const override { return metadata_size_; }
@@ -226,10 +223,9 @@ Result<std::unique_ptr<Backend>> OpenFileBackend(const FileBackendOptions& optio
                                options.metadata_path, ErrnoText(st.err))};
     }
   }
-  return std::unique_ptr<Backend>(
-      std::make_unique<FileBackend>(std::move(data->fd), std::move(metadata->fd), options.size,
-                                    options.metadata_size, options.metadata_fill, options.direct,
-                                    options.io_uring));
+  return std::unique_ptr<Backend>(std::make_unique<FileBackend>(
+      std::move(data->fd), std::move(metadata->fd), options.size, options.metadata_size,
+      options.metadata_fill, options.direct, options.io_uring));
 }
 
 }  // namespace nvemu

@@ -186,7 +186,8 @@ TEST_F(UringBackendTest, ShortWriteIsResubmittedThenTheErrorIsReported) {
   const std::string path = dir_ + "/limit";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
-  struct sigaction ign {}, old {};
+  struct sigaction ign {
+  }, old{};
   ign.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGXFSZ, &ign, &old), 0);
   rlimit saved{};
