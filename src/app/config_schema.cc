@@ -205,8 +205,10 @@ template <typename Cfg>
 void ApplyFields(const toml::table& table, std::string_view prefix,
                  std::span<const Field<Cfg>> fields, Cfg& cfg, Diagnostics& diag) {
   for (const auto& [key, value] : table) {
+    // C++20 lets a lambda capture a structured binding, clang 14 does not: name it first.
+    const auto name = key.str();
     auto it = std::find_if(fields.begin(), fields.end(),
-                           [&](const Field<Cfg>& f) { return f.key == key.str(); });
+                           [&](const Field<Cfg>& f) { return f.key == name; });
     if (it == fields.end()) {
       diag.Add(key.source(), KeyPath(prefix, key.str()), UnknownKeyMessage(key.str(), fields));
       continue;

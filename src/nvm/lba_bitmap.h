@@ -41,6 +41,8 @@ class LbaBitmap {
   // Clears [first, first+count). Cheap when nothing is set.
   void Clear(uint64_t first, uint64_t count);
   uint64_t count() const { return count_.load(std::memory_order_acquire); }
+  // Number of bits (LBAs) the bitmap covers.
+  uint64_t size() const { return bits_; }
 
  private:
   using Word = std::atomic<uint64_t>;

@@ -41,7 +41,7 @@ constexpr uint8_t kFidHostIdentifier = 0x81;
 // Get Features SEL (5.15, Figure 193).
 constexpr uint8_t kSelCurrent = 0;
 constexpr uint8_t kSelDefault = 1;
-constexpr uint8_t kSelSaved = 2;
+[[maybe_unused]] constexpr uint8_t kSelSaved = 2;  // the default branches below serve it
 constexpr uint8_t kSelCapabilities = 3;
 
 // Supported capabilities (Figure 194).
