@@ -16,6 +16,8 @@ BUILD_PACKAGES=(
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
+  # The fuzz preset (scripts/test step 4): clang++ and its libFuzzer/sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 # The real-client guest test (tests/guest): QEMU, the guest's userspace (busybox, nvme-cli, fio; copied
 # into its initramfs with their libraries), cpio + lz4 to pack the initramfs, kmod (depmod/modprobe -d)
