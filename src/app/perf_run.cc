@@ -25,9 +25,10 @@ constexpr uint8_t kFidArbitration = 0x01;
 constexpr uint8_t kFidInterruptCoalescing = 0x08;
 constexpr uint32_t kPrefillChunk = 128 * 1024;
 constexpr uint32_t kPrefillDepth = 16;
-// A timed run that has not ended this long after its time limit is stuck (draining the commands
-// outstanding at the limit takes microseconds); an --ios run is stuck after this long without a
-// single completion.
+// A run is stuck when no command completes for this long: during an --ios run, or while a timed
+// run drains the commands outstanding at its time limit (microseconds, unless a slow backend has
+// a deep queue of large commands). A timed run is also stuck once its drain has taken longer than
+// max(kStuckAfterNs, the run itself): --time always bounds the run.
 constexpr uint64_t kStuckAfterNs = 2'000'000'000;
 // A host thread that found nothing to reap or submit for this long yields its core once (see
 // DriveQueues).
@@ -425,26 +426,29 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
     for (auto& j : jobs) n += j->completed();
     return n;
   };
-  // It also bounds the run: a timed run must end kStuckAfterNs after w.end, an --ios run must
-  // complete something every kStuckAfterNs. Otherwise it reports what the run waits for, makes
+  // It also bounds the run (kStuckAfterNs). Otherwise it reports what the run waits for, makes
   // the host threads return, and if they cannot (starved of a core) stops the device's reactors.
   SleepUntil(w.start);
   uint64_t last_t = NowNs(), last_n = completed();
   ProgressSample prev = Sample(jobs, impl);
   uint64_t last_progress = prev.t;
+  auto stuck_at = [&] {
+    if (!w.timed) return last_progress + kStuckAfterNs;
+    const uint64_t hard = w.end + std::max<uint64_t>(kStuckAfterNs, w.end - w.start);
+    return std::min(hard, std::max(w.end, last_progress) + kStuckAfterNs);
+  };
   std::string stuck;
   while (running.load() != 0) {
     const uint64_t now = NowNs();
     const uint64_t next = now + 1'000'000'000;
-    const uint64_t deadline = w.timed ? w.end + kStuckAfterNs : last_progress + kStuckAfterNs;
+    const uint64_t deadline = stuck_at();
     while (NowNs() < std::min(next, deadline) && running.load() != 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     const uint64_t t = NowNs();
     const uint64_t n = completed();
     if (n != last_n) last_progress = t;
-    if (running.load() != 0 &&
-        t >= (w.timed ? w.end + kStuckAfterNs : last_progress + kStuckAfterNs)) {
+    if (running.load() != 0 && t >= stuck_at()) {
       stuck = StuckReport(jobs, w.timed, prev, Sample(jobs, impl), w.timed ? w.end : last_progress);
       break;
     }

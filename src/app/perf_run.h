@@ -80,8 +80,9 @@ struct PerfHooks {
 };
 
 // Runs the workload. `progress`, when set, receives a live "\r..." line once per second.
-// Bounded: a timed run that has not ended 2 s after its time limit (an --ios run: 2 s without a
-// completion) fails with an error that says what it waits for (perf_watch.h).
+// Bounded: a run that completes nothing for 2 s (a timed run: after its time limit), or a timed
+// run still draining max(2 s, --time) after its limit, fails with an error that says what it
+// waits for (perf_watch.h).
 Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& options,
                            std::ostream* progress, const PerfHooks* hooks = nullptr);
 
