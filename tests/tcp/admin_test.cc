@@ -1,12 +1,18 @@
 // Admin commands whose behaviour depends on the transport: Asynchronous Event Requests complete
 // later (deferred completions travel back to the admin connection), Abort of an outstanding AER,
-// the Host Identifier feature on fabrics (the Connect HOSTID), and FabricsController::QuiesceIo.
+// the Host Identifier feature on fabrics (the Connect HOSTID), failed commands in the Error
+// Information log, the subsystem state a new association starts from (every reset or reconnect of
+// an NVMe/TCP host is a new controller), and FabricsController::QuiesceIo.
 #include <gtest/gtest.h>
+#include <nvme/types.h>
 
 #include <atomic>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "core/admin/firmware.h"
 #include "core/fabrics/fabrics.h"
 #include "core/fabrics/fabrics_controller.h"
 #include "test_target.h"
@@ -92,6 +98,120 @@ TEST(TcpAdmin, HostIdentifierIsTheConnectHostId) {
   r = d.value()->Admin(set, id);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(StatusOf(r.value()).same_code(sc::kCommandSequenceError));
+}
+
+// NVMe Base 2.0, 5.16.1.2: a command that fails over NVMe/TCP gets an Error Information log entry,
+// as on PCIe (the Linux host's `nvme error-log` showed none before).
+TEST(TcpAdmin, FailedCommandsAreInTheErrorLog) {
+  auto t = StartTarget();
+  ASSERT_TRUE(t);
+  auto d = TcpDriver::ConnectAndEnable(DriverOptions(*t));
+  ASSERT_TRUE(d.ok());
+  Sqe bad{};
+  bad.opc = fabrics::kOpGetLogPage;
+  bad.nsid = 0xffffffff;
+  bad.cdw10 = 0xc0 | (127u << 16);  // LID C0h (not supported), 512 bytes
+  std::vector<uint8_t> buf(512);
+  auto r = d.value()->Admin(bad, {}, buf);
+  ASSERT_TRUE(r.ok());
+  const Status st = StatusOf(r.value());
+  ASSERT_TRUE(st.same_code(sc::kInvalidLogPage)) << st.ToString();
+  const uint16_t bad_cid = r.value().cid;
+
+  auto log = d.value()->GetLogPage(0x01, sizeof(nvme_error_log_page));
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  nvme_error_log_page e;
+  std::memcpy(&e, log.value().data(), sizeof(e));
+  EXPECT_EQ(e.error_count, 1u);
+  EXPECT_EQ(e.sqid, 0u);
+  EXPECT_EQ(e.cmdid, bad_cid);
+  EXPECT_EQ(e.status_field, static_cast<uint16_t>(st.field() << 1));
+  EXPECT_EQ(e.nsid, 0xffffffffu);
+
+  // A failed I/O command (LBA out of range) is recorded with its queue and LBA.
+  ASSERT_TRUE(d.value()->SetNumberOfQueues(1).ok());
+  auto q = d.value()->ConnectIoQueue(1, 8);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  const uint64_t past_end = (64ull << 20) / 512;
+  Sqe rd = TcpDriver::ReadWriteSqe(0x02, 1, past_end, 1);
+  std::vector<uint8_t> data(512);
+  auto io = q.value()->Execute(rd, {}, data);
+  ASSERT_TRUE(io.ok()) << io.error().message;
+  EXPECT_FALSE(StatusOf(io.value()).ok());
+  log = d.value()->GetLogPage(0x01, sizeof(nvme_error_log_page));
+  ASSERT_TRUE(log.ok());
+  std::memcpy(&e, log.value().data(), sizeof(e));
+  EXPECT_EQ(e.error_count, 2u);
+  EXPECT_EQ(e.sqid, 1u);
+  EXPECT_EQ(e.lba, past_end);
+}
+
+// A new association (what `nvme reset` and every reconnect of a Linux host make) starts from the
+// subsystem's state: saved features, firmware slots and the pending activation, SMART counters.
+TEST(TcpAdmin, NewAssociationKeepsSavedFeaturesFirmwareAndSmart) {
+  auto t = StartTarget();
+  ASSERT_TRUE(t);
+  auto o = DriverOptions(*t);
+  {
+    auto d = TcpDriver::ConnectAndEnable(o);
+    ASSERT_TRUE(d.ok());
+    Sqe set{};
+    set.opc = fabrics::kOpSetFeatures;
+    set.cdw10 = 0x04 | (1u << 31);  // Temperature Threshold, SV
+    set.cdw11 = 0x160;
+    auto r = d.value()->Admin(set);
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(StatusOf(r.value()).ok()) << StatusOf(r.value()).ToString();
+    std::vector<uint8_t> image = BuildFirmwareImage("TCP-2", std::vector<uint8_t>(4064, 0x5a));
+    Sqe dl{};
+    dl.opc = 0x11;  // Firmware Image Download
+    dl.cdw10 = static_cast<uint32_t>(image.size() / 4 - 1);
+    r = d.value()->Admin(dl, image);
+    ASSERT_TRUE(r.ok());
+    ASSERT_TRUE(StatusOf(r.value()).ok()) << StatusOf(r.value()).ToString();
+    Sqe commit{};
+    commit.opc = 0x10;               // Firmware Commit
+    commit.cdw10 = 2 | (0x1u << 3);  // slot 2, CA 001b: replace, activate at the next reset
+    r = d.value()->Admin(commit);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(StatusOf(r.value()).same_code(Status::CommandSpecific(0x11)))
+        << StatusOf(r.value()).ToString();
+    ASSERT_TRUE(d.value()->SetNumberOfQueues(1).ok());
+    auto q = d.value()->ConnectIoQueue(1, 8);
+    ASSERT_TRUE(q.ok());
+    std::vector<uint8_t> data(4096, 0x33);
+    auto w = q.value()->Execute(TcpDriver::ReadWriteSqe(0x01, 1, 0, 8), data);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(StatusOf(w.value()).ok());
+    // The association ends the way `nvme reset` ends it: CC.EN = 0, then the sockets close.
+    ASSERT_TRUE(d.value()->Disable().ok());
+  }
+  auto d = TcpDriver::ConnectAndEnable(o);
+  ASSERT_TRUE(d.ok());
+  Sqe get{};
+  get.opc = fabrics::kOpGetFeatures;
+  get.cdw10 = 0x04 | (2u << 8);  // SEL saved
+  auto r = d.value()->Admin(get);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().dw0, 0x160u);
+  get.cdw10 = 0x04;  // current: the saved value again
+  r = d.value()->Admin(get);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().dw0, 0x160u);
+  auto fw = d.value()->GetLogPage(0x03, sizeof(nvme_firmware_slot));
+  ASSERT_TRUE(fw.ok());
+  nvme_firmware_slot slots;
+  std::memcpy(&slots, fw.value().data(), sizeof(slots));
+  EXPECT_EQ(slots.afi & 0x7, 2);  // activated by the reset
+  EXPECT_EQ(std::string(slots.frs[1], 5), "TCP-2");
+  auto id = d.value()->IdentifyController();
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(std::string(id.value().fr, 5), "TCP-2");
+  auto smart = d.value()->GetLogPage(0x02, sizeof(nvme_smart_log));
+  ASSERT_TRUE(smart.ok());
+  nvme_smart_log s;
+  std::memcpy(&s, smart.value().data(), sizeof(s));
+  EXPECT_EQ(s.host_writes[0], 1);  // the write of the first association
 }
 
 class FakeLink final : public fabrics::QueueLink {
