@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -64,6 +63,55 @@ BackendKind BackendFromName(const std::string& s) {
   return BackendKind::kRam;
 }
 
+json HostToJson(const HostRef& h) {
+  return {{"cntlid", h.cntlid}, {"hostid", Hex(h.hostid.data(), h.hostid.size())}};
+}
+
+bool HostFromJson(const json& j, HostRef* h) {
+  h->cntlid = j.value("cntlid", uint16_t{0});
+  return Unhex(j.value("hostid", std::string{}), h->hostid.data(), h->hostid.size());
+}
+
+json ReservationsToJson(const std::map<uint32_t, ReservationState>& all) {
+  json out = json::array();
+  for (const auto& [nsid, r] : all) {
+    json regs = json::array();
+    for (const auto& g : r.registrants) {
+      json e = HostToJson(g.host);
+      e["key"] = g.key;
+      regs.push_back(e);
+    }
+    out.push_back({{"nsid", nsid},
+                   {"ptpl", r.ptpl},
+                   {"saved_ptpl", r.saved_ptpl},
+                   {"generation", r.generation},
+                   {"rtype", r.rtype},
+                   {"holder", HostToJson(r.holder)},
+                   {"registrants", regs}});
+  }
+  return out;
+}
+
+bool ReservationsFromJson(const json& j, std::map<uint32_t, ReservationState>* all) {
+  for (const json& e : j) {
+    ReservationState r;
+    const uint32_t nsid = e.at("nsid").get<uint32_t>();
+    r.ptpl = e.value("ptpl", false);
+    r.saved_ptpl = e.value("saved_ptpl", int8_t{-1});
+    r.generation = e.value("generation", uint32_t{0});
+    r.rtype = e.value("rtype", uint8_t{0});
+    if (e.contains("holder") && !HostFromJson(e.at("holder"), &r.holder)) return false;
+    for (const json& g : e.value("registrants", json::array())) {
+      ReservationState::Registrant reg;
+      if (!HostFromJson(g, &reg.host)) return false;
+      reg.key = g.value("key", uint64_t{0});
+      r.registrants.push_back(reg);
+    }
+    (*all)[nsid] = std::move(r);
+  }
+  return true;
+}
+
 json ToJson(const PersistentState& st) {
   json j;
   j["version"] = kFormatVersion;
@@ -76,10 +124,7 @@ json ToJson(const PersistentState& st) {
                 {"power_on_seconds", st.power_on_seconds},
                 {"unsafe_shutdowns", st.unsafe_shutdowns},
                 {"media_errors", st.media_errors},
-                {"error_log_entries", st.error_log_entries},
-                {"busy_ns", st.busy_ns},
-                {"warning_temp_ns", st.warning_temp_ns},
-                {"critical_temp_ns", st.critical_temp_ns}};
+                {"error_log_entries", st.error_log_entries}};
   j["saved_features"] = st.saved_features;
   json fw = json::array();
   for (const auto& slot : st.firmware) {
@@ -97,7 +142,6 @@ json ToJson(const PersistentState& st) {
                     {"data_path", r.data_path},
                     {"metadata_path", r.metadata_path},
                     {"attached", r.attached},
-                    {"controllers", r.controllers},
                     {"owned", r.owned},
                     {"extended", r.extended},
                     {"pi_type", r.pi_type},
@@ -108,6 +152,7 @@ json ToJson(const PersistentState& st) {
     }
     j["namespaces"] = {{"generation", st.namespace_generation}, {"table", ns}};
   }
+  if (!st.reservations.empty()) j["reservations"] = ReservationsToJson(st.reservations);
   return j;
 }
 
@@ -126,9 +171,6 @@ Result<PersistentState> FromJson(const json& j) {
   st.unsafe_shutdowns = s.value("unsafe_shutdowns", uint64_t{0});
   st.media_errors = s.value("media_errors", uint64_t{0});
   st.error_log_entries = s.value("error_log_entries", uint64_t{0});
-  st.busy_ns = s.value("busy_ns", uint64_t{0});
-  st.warning_temp_ns = s.value("warning_temp_ns", uint64_t{0});
-  st.critical_temp_ns = s.value("critical_temp_ns", uint64_t{0});
   st.saved_features = j.value("saved_features", std::map<std::string, uint32_t>{});
   if (j.contains("firmware")) {
     const json& fw = j.at("firmware");
@@ -156,8 +198,6 @@ Result<PersistentState> FromJson(const json& j) {
       r.data_path = e.value("data_path", std::string{});
       r.metadata_path = e.value("metadata_path", std::string{});
       r.attached = e.value("attached", true);
-      r.controllers = e.value("controllers", std::vector<uint16_t>{});
-      std::sort(r.controllers.begin(), r.controllers.end());
       r.owned = e.value("owned", false);
       r.extended = e.value("extended", false);
       r.pi_type = e.value("pi_type", uint8_t{0});
@@ -168,6 +208,11 @@ Result<PersistentState> FromJson(const json& j) {
         return Error{fmt::format("namespace {}: bad identifier encoding", r.nsid)};
       }
       st.namespaces.push_back(std::move(r));
+    }
+  }
+  if (j.contains("reservations")) {
+    if (!ReservationsFromJson(j.at("reservations"), &st.reservations)) {
+      return Error{"bad reservation encoding"};
     }
   }
   return st;

@@ -124,9 +124,18 @@ bool Reservations::IsHolder(const HostRef& host) const {
 // NVMe Base 2.0, 7.3 Reservation Register.
 Status Reservations::Register(const HostRef& host, uint8_t rrega, bool iekey, uint8_t cptpl,
                               uint64_t crkey, uint64_t nrkey) {
-  // CPTPL: 01b reserved; 11b (persist through power loss) is not supported (RESCAP.PTPLS = 0).
-  if (cptpl == 1 || cptpl == 3) return sc::kInvalidField;
+  // CPTPL (Figure 403): 00b no change, 01b reserved, 10b PTPL off, 11b PTPL on; applied when
+  // the registration action succeeds.
+  if (cptpl == 1) return sc::kInvalidField;
   std::lock_guard<std::mutex> lock(mu_);
+  Status st = RegisterLocked(host, rrega, iekey, crkey, nrkey);
+  if (st.ok() && cptpl != 0) ptpl_ = cptpl == 3;
+  if (st.ok()) Changed();
+  return st;
+}
+
+Status Reservations::RegisterLocked(const HostRef& host, uint8_t rrega, bool iekey, uint64_t crkey,
+                                    uint64_t nrkey) {
   Registrant* r = Find(host);
   switch (rrega) {
     case 0: {  // Register
@@ -135,7 +144,6 @@ Status Reservations::Register(const HostRef& host, uint8_t rrega, bool iekey, ui
         if (!slot.used) {
           slot = Registrant{true, host, nrkey};
           ++generation_;
-          Publish();
           return Status::Success();
         }
       }
@@ -155,14 +163,12 @@ Status Reservations::Register(const HostRef& host, uint8_t rrega, bool iekey, ui
         if (!any) rtype_ = RType::kNone;
       }
       ++generation_;
-      Publish();
       return Status::Success();
     }
     case 2:  // Replace
       if (r == nullptr || (!iekey && r->key != crkey)) return nvm_sc::kReservationConflict;
       r->key = nrkey;
       ++generation_;
-      Publish();
       return Status::Success();
     default:
       return sc::kInvalidField;
@@ -181,7 +187,7 @@ Status Reservations::Acquire(const HostRef& host, uint8_t racqa, bool iekey, uin
     if (rtype_ == RType::kNone) {
       rtype_ = type;
       holder_ = host;
-      Publish();
+      Changed();
       return Status::Success();
     }
     return IsHolder(host) && rtype_ == type ? Status::Success() : nvm_sc::kReservationConflict;
@@ -223,7 +229,7 @@ Status Reservations::Acquire(const HostRef& host, uint8_t racqa, bool iekey, uin
       if (remove_with_key(prkey)) ++generation_;
     }
   }
-  Publish();
+  Changed();
   return Status::Success();
 }
 
@@ -239,15 +245,72 @@ Status Reservations::Release(const HostRef& host, uint8_t rrela, bool iekey, uin
     rtype_ = RType::kNone;
     holder_ = HostRef{};
     ++generation_;
-    Publish();
+    Changed();
     return Status::Success();
   }
   if (rtype_ == RType::kNone || !IsHolder(host)) return Status::Success();
   if (static_cast<uint8_t>(rtype_) != rtype) return sc::kInvalidField;
   rtype_ = RType::kNone;
   holder_ = HostRef{};
-  Publish();
+  Changed();
   return Status::Success();
+}
+
+void Reservations::Changed() {
+  Publish();
+  if (listener_) listener_(ExportLocked());
+}
+
+bool Reservations::ptpl() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ptpl_;
+}
+
+// NVMe Base 2.0, 5.27.1.27 Reservation Persistence (feature 83h).
+void Reservations::SetPtpl(bool on, bool save) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ptpl_ = on;
+  if (save) saved_ptpl_ = on ? 1 : 0;
+  Changed();
+}
+
+ReservationState Reservations::ExportLocked() const {
+  ReservationState st;
+  st.ptpl = ptpl_;
+  st.saved_ptpl = saved_ptpl_;
+  st.generation = generation_;
+  st.rtype = static_cast<uint8_t>(rtype_);
+  st.holder = holder_;
+  for (const Registrant& r : regs_) {
+    if (r.used) st.registrants.push_back(ReservationState::Registrant{r.host, r.key});
+  }
+  return st;
+}
+
+ReservationState Reservations::Export() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ExportLocked();
+}
+
+void Reservations::Import(const ReservationState& st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ptpl_ = st.ptpl;
+  saved_ptpl_ = st.saved_ptpl;
+  generation_ = st.generation;
+  rtype_ = st.rtype <= 6 ? static_cast<RType>(st.rtype) : RType::kNone;
+  holder_ = rtype_ == RType::kNone ? HostRef{} : st.holder;
+  regs_ = {};
+  size_t n = 0;
+  for (const auto& r : st.registrants) {
+    if (n == kMaxRegistrants) break;
+    regs_[n++] = Registrant{true, r.host, r.key};
+  }
+  Publish();
+}
+
+void Reservations::set_listener(std::function<void(const ReservationState&)> listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listener_ = std::move(listener);
 }
 
 // NVMe Base 2.0, 7.4 Reservation Report: Figure 409 (Reservation Status Data Structure) and
@@ -278,7 +341,7 @@ Status Reservations::Report(const HostRef& host, bool extended, uint8_t* out, si
   Put32(buf, generation_);
   buf[4] = static_cast<uint8_t>(rtype_);
   Put16(buf + 5, regctl);
-  buf[9] = 0;  // PTPLS: not persisted
+  buf[9] = ptpl_ ? 1 : 0;  // PTPLS
   std::memset(out, 0, len);
   std::memcpy(out, buf, std::min(len, header + entry * regctl));
   return Status::Success();

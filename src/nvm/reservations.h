@@ -10,14 +10,20 @@
 // Threading: changes (Register/Acquire/Release, slow path) take mu_ and republish the state under a
 // sequence lock; CheckAccess, on every I/O command, first reads one atomic (no reservation held:
 // done) and otherwise takes a lock-free snapshot (seqlock read of atomics). No allocation.
-// Persist Through Power Loss is not supported (RESCAP.PTPLS = 0); reservation notifications
-// (log page 80h) are not generated.
+// Persist Through Power Loss (8.19.x, RESCAP.PTPLS = 1): the PTPL state is set by Reservation
+// Register CPTPL (10b off, 11b on) and by the Reservation Persistence feature (83h, saveable per
+// namespace). Whoever owns persistence (core/reservation_persistence.h) installs a listener that
+// receives the whole state after every change and writes it to the state file when PTPL is on;
+// at power-on the registrants, holder, type and generation come back through Import only when PTPL
+// was on. Reservation notifications (log page 80h) are not generated.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <vector>
 
 #include "nvemu/status.h"
 
@@ -42,6 +48,20 @@ enum class RType : uint8_t {
 
 enum class Access { kRead, kWrite };
 
+// A copy of one namespace's reservation state (what Persist Through Power Loss keeps).
+struct ReservationState {
+  bool ptpl = false;        // Persist Through Power Loss state (PTPLS)
+  int8_t saved_ptpl = -1;   // saved value of feature 83h; -1 = never saved
+  uint32_t generation = 0;  // GEN of the Reservation Status data structure
+  uint8_t rtype = 0;        // RType; 0 = no reservation
+  HostRef holder;
+  struct Registrant {
+    HostRef host;
+    uint64_t key = 0;
+  };
+  std::vector<Registrant> registrants;
+};
+
 class Reservations {
  public:
   static constexpr size_t kMaxRegistrants = 32;
@@ -57,6 +77,17 @@ class Reservations {
   // Fills a Reservation Status data structure (Figure 409/410, `extended` = EDS) into `out`
   // (`len` bytes, zero filled beyond what is reported).
   Status Report(const HostRef& host, bool extended, uint8_t* out, size_t len) const;
+
+  // Persist Through Power Loss (feature 83h / CPTPL). `save` also records it as the feature's
+  // saved value (applied at the next power-on).
+  bool ptpl() const;
+  void SetPtpl(bool on, bool save);
+  ReservationState Export() const;
+  // Replaces the whole state (power-on restore, Format NVM). At most kMaxRegistrants entries.
+  void Import(const ReservationState& state);
+  // Called, with the state, after every change (slow path: it may write a file). Set it before
+  // I/O can reach the namespace.
+  void set_listener(std::function<void(const ReservationState&)> listener);
 
  private:
   struct Registrant {
@@ -75,17 +106,25 @@ class Reservations {
     std::atomic<uint64_t> id[kMaxRegistrants][2] = {};
   };
 
+  Status RegisterLocked(const HostRef& host, uint8_t rrega, bool iekey, uint64_t crkey,
+                        uint64_t nrkey);  // REQUIRES mu_
   Registrant* Find(const HostRef& host);
   const Registrant* Find(const HostRef& host) const;
   bool IsHolder(const HostRef& host) const;
   bool AllRegistrantsType() const;
   void Publish();  // REQUIRES mu_
+  // Publish() and then the listener. REQUIRES mu_
+  void Changed();
+  ReservationState ExportLocked() const;  // REQUIRES mu_
 
   mutable std::mutex mu_;
-  std::array<Registrant, kMaxRegistrants> regs_;  // GUARDED_BY(mu_)
-  RType rtype_ = RType::kNone;                    // GUARDED_BY(mu_)
-  HostRef holder_;                                // GUARDED_BY(mu_)
-  uint32_t generation_ = 0;                       // GUARDED_BY(mu_)
+  std::array<Registrant, kMaxRegistrants> regs_;           // GUARDED_BY(mu_)
+  RType rtype_ = RType::kNone;                             // GUARDED_BY(mu_)
+  HostRef holder_;                                         // GUARDED_BY(mu_)
+  uint32_t generation_ = 0;                                // GUARDED_BY(mu_)
+  bool ptpl_ = false;                                      // GUARDED_BY(mu_)
+  int8_t saved_ptpl_ = -1;                                 // GUARDED_BY(mu_)
+  std::function<void(const ReservationState&)> listener_;  // GUARDED_BY(mu_)
   Published pub_;
 };
 

@@ -264,7 +264,12 @@ TEST(NvmCommands, ReservationsPerHost) {
   EXPECT_EQ(Resv(h, kResvRelease, 1, 0xB), sc::kSuccess);  // Clear
   as(mine);
   EXPECT_EQ(h.Run(Rw(kWrite, 0, 1), &d), sc::kSuccess);
-  EXPECT_EQ(Resv(h, kResvRegister, 3u << 30, 0, 0xA), sc::kInvalidField);  // PTPL unsupported
+  EXPECT_EQ(Resv(h, kResvRegister, 1u << 30, 0, 0xA), sc::kInvalidField);  // CPTPL 01b reserved
+  EXPECT_FALSE(h.ns().reservations().ptpl());
+  EXPECT_EQ(Resv(h, kResvRegister, 3u << 30, 0, 0xA), sc::kSuccess);  // CPTPL 11b: PTPL on
+  EXPECT_TRUE(h.ns().reservations().ptpl());
+  EXPECT_EQ(Resv(h, kResvRegister, 2u << 30, 0, 0xA), sc::kSuccess);  // same key; CPTPL 10b: off
+  EXPECT_FALSE(h.ns().reservations().ptpl());
 }
 
 TEST(NvmCommands, FlushAllNamespacesAndVwcState) {

@@ -37,6 +37,7 @@ constexpr uint8_t kFidAsyncEventConfig = 0x0b;
 constexpr uint8_t kFidTimestamp = 0x0e;
 constexpr uint8_t kFidKeepAliveTimer = 0x0f;
 constexpr uint8_t kFidHostIdentifier = 0x81;
+constexpr uint8_t kFidReservationPersistence = 0x83;
 
 // Get Features SEL (5.15, Figure 193).
 constexpr uint8_t kSelCurrent = 0;
@@ -260,6 +261,46 @@ Status GetHostId(Controller& c, Request& req, uint8_t sel) {
   return req.data->Push(id.data(), extended ? 16 : 8);
 }
 
+// 5.27.1.27 Reservation Persistence (83h): PTPL (CDW11 bit 0) of a namespace (nvm/reservations.h).
+// Set with NSID FFFFFFFFh changes every active namespace; Get needs one namespace. Saveable: the
+// saved value becomes the PTPL state at the next power-on (core/reservation_persistence.h). It is
+// namespace state, so a Controller Level Reset leaves it alone (RestoreFeatures does not visit it).
+Status SetReservationPersistence(Controller& c, Request& req, bool save) {
+  const bool on = req.sqe.cdw11 & 1;
+  if (req.sqe.nsid == 0xffffffff) {
+    for (uint32_t id = 1; id <= c.nn(); ++id) {
+      if (Namespace* ns = c.GetNamespace(id)) ns->reservations().SetPtpl(on, save);
+    }
+    return Status::Success();
+  }
+  Namespace* ns = c.GetNamespace(req.sqe.nsid);
+  if (ns == nullptr) return sc::kInvalidNamespaceOrFormat;
+  ns->reservations().SetPtpl(on, save);
+  return Status::Success();
+}
+
+Status GetReservationPersistence(Controller& c, Request& req, uint8_t sel) {
+  if (sel == kSelCapabilities) {
+    req.dw0 = kCapSaveable | kCapNamespaceSpecific | kCapChangeable;
+    return Status::Success();
+  }
+  Namespace* ns = c.GetNamespace(req.sqe.nsid);
+  if (ns == nullptr) return sc::kInvalidNamespaceOrFormat;
+  const ReservationState st = ns->reservations().Export();
+  switch (sel) {
+    case kSelCurrent:
+      req.dw0 = st.ptpl ? 1 : 0;
+      break;
+    case kSelDefault:
+      req.dw0 = 0;
+      break;
+    default:  // kSelSaved: the default when never saved
+      req.dw0 = st.saved_ptpl == 1 ? 1 : 0;
+      break;
+  }
+  return Status::Success();
+}
+
 }  // namespace
 
 void RestoreFeatures(Controller& c) {
@@ -285,6 +326,7 @@ Status AdminSetFeatures(Controller& ctrl, Request& req) {
     if (save) return sc::kFeatureIdNotSaveable;
     return fid == kFidTimestamp ? SetTimestamp(ctrl, req) : SetHostId(ctrl, req);
   }
+  if (fid == kFidReservationPersistence) return SetReservationPersistence(ctrl, req, save);
   const FeatureDef* d = LookupFeature(fid);
   if (d == nullptr) {
     spdlog::debug("admin: Set Features FID {:#x} not supported", fid);
@@ -322,6 +364,7 @@ Status AdminGetFeatures(Controller& ctrl, Request& req) {
     }
     return fid == kFidTimestamp ? GetTimestamp(ctrl, req, sel) : GetHostId(ctrl, req, sel);
   }
+  if (fid == kFidReservationPersistence) return GetReservationPersistence(ctrl, req, sel);
   const FeatureDef* d = LookupFeature(fid);
   if (d == nullptr) {
     spdlog::debug("admin: Get Features FID {:#x} not supported", fid);
