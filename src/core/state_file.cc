@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -124,7 +125,10 @@ json ToJson(const PersistentState& st) {
                 {"power_on_seconds", st.power_on_seconds},
                 {"unsafe_shutdowns", st.unsafe_shutdowns},
                 {"media_errors", st.media_errors},
-                {"error_log_entries", st.error_log_entries}};
+                {"error_log_entries", st.error_log_entries},
+                {"busy_ns", st.busy_ns},
+                {"warning_temp_ns", st.warning_temp_ns},
+                {"critical_temp_ns", st.critical_temp_ns}};
   j["saved_features"] = st.saved_features;
   json fw = json::array();
   for (const auto& slot : st.firmware) {
@@ -142,6 +146,7 @@ json ToJson(const PersistentState& st) {
                     {"data_path", r.data_path},
                     {"metadata_path", r.metadata_path},
                     {"attached", r.attached},
+                    {"controllers", r.controllers},
                     {"owned", r.owned},
                     {"extended", r.extended},
                     {"pi_type", r.pi_type},
@@ -171,6 +176,9 @@ Result<PersistentState> FromJson(const json& j) {
   st.unsafe_shutdowns = s.value("unsafe_shutdowns", uint64_t{0});
   st.media_errors = s.value("media_errors", uint64_t{0});
   st.error_log_entries = s.value("error_log_entries", uint64_t{0});
+  st.busy_ns = s.value("busy_ns", uint64_t{0});
+  st.warning_temp_ns = s.value("warning_temp_ns", uint64_t{0});
+  st.critical_temp_ns = s.value("critical_temp_ns", uint64_t{0});
   st.saved_features = j.value("saved_features", std::map<std::string, uint32_t>{});
   if (j.contains("firmware")) {
     const json& fw = j.at("firmware");
@@ -198,6 +206,8 @@ Result<PersistentState> FromJson(const json& j) {
       r.data_path = e.value("data_path", std::string{});
       r.metadata_path = e.value("metadata_path", std::string{});
       r.attached = e.value("attached", true);
+      r.controllers = e.value("controllers", std::vector<uint16_t>{});
+      std::sort(r.controllers.begin(), r.controllers.end());
       r.owned = e.value("owned", false);
       r.extended = e.value("extended", false);
       r.pi_type = e.value("pi_type", uint8_t{0});

@@ -35,7 +35,10 @@ struct NamespaceRecord {
   BackendKind backend = BackendKind::kRam;
   std::string data_path;  // file backend
   std::string metadata_path;
+  // Namespace Attachment (5.20): attached to every controller of the subsystem (the configured
+  // namespaces), else to the controllers listed (CNTLIDs, ascending; empty = detached).
   bool attached = true;
+  std::vector<uint16_t> controllers;
   bool owned = false;     // image files created by namespace management (removed on delete)
   bool extended = false;  // FLBAS bit 4: metadata transferred at the end of each block
   uint8_t pi_type = 0;    // DPS bits 2:0
@@ -65,6 +68,9 @@ struct PersistentState {
   uint64_t unsafe_shutdowns = 0;
   uint64_t media_errors = 0;
   uint64_t error_log_entries = 0;
+  uint64_t busy_ns = 0;           // Controller Busy Time
+  uint64_t warning_temp_ns = 0;   // Warning Composite Temperature Time
+  uint64_t critical_temp_ns = 0;  // Critical Composite Temperature Time
   // Saved features: key = hex of FID | sub-key << 8 (sub-key: temperature threshold selector or
   // interrupt vector), value = the feature's Dword 11 layout.
   std::map<std::string, uint32_t> saved_features;

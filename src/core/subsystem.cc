@@ -1,10 +1,12 @@
 #include "core/subsystem.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 
 #include "core/reservation_persistence.h"
 
@@ -56,7 +58,7 @@ Subsystem::Subsystem(std::string nqn, std::vector<std::unique_ptr<Namespace>> na
   PublishLocked();
 }
 
-Subsystem::~Subsystem() { delete active_.exchange(nullptr); }
+Subsystem::~Subsystem() = default;
 
 Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& config) {
   auto store = std::make_unique<StateStore>(StateFilePath(config));
@@ -82,6 +84,10 @@ Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& con
   std::unique_ptr<Subsystem> sub(new Subsystem(config.subnqn, max_nsid, std::move(store)));
   sub->serial_ = config.serial;
   if (!config.namespaces.empty()) sub->create_kind_ = config.namespaces[0].backend;
+  if (!config.namespaces.empty()) {
+    sub->file_direct_ = config.namespaces[0].direct_io;
+    sub->file_io_uring_ = config.namespaces[0].io_uring;
+  }
   if (sub->state_->enabled()) {
     std::string prefix = sub->state_->path();
     if (prefix.ends_with(".state.json")) prefix.resize(prefix.size() - 11);
@@ -161,6 +167,8 @@ Result<std::unique_ptr<Backend>> Subsystem::OpenBackend(const NamespaceRecord& r
       opts.size = r.bytes();
       opts.metadata_size = r.metadata_bytes();
       opts.metadata_fill = fill;
+      opts.direct = file_direct_;
+      opts.io_uring = file_io_uring_;
       auto file = OpenFileBackend(opts);
       if (!file.ok()) return Error{fmt::format("namespace {}: {}", r.nsid, file.error().message)};
       backend = std::move(file.value());
@@ -180,18 +188,42 @@ Result<std::unique_ptr<Namespace>> Subsystem::OpenRecord(const NamespaceRecord& 
   return ns;
 }
 
-void Subsystem::PublishLocked(std::vector<std::unique_ptr<Namespace>> retired) {
+bool Subsystem::AttachedLocked(const NamespaceRecord& r, uint16_t cntlid) const {
+  return r.attached ||
+         std::find(r.controllers.begin(), r.controllers.end(), cntlid) != r.controllers.end();
+}
+
+std::unique_ptr<NamespaceTable> Subsystem::BuildTableLocked(uint16_t cntlid) const {
   auto table = std::make_unique<NamespaceTable>(max_nsid_, nullptr);
   for (uint32_t i = 0; i < max_nsid_; ++i) {
-    if (entries_[i].ns && entries_[i].record.attached) (*table)[i] = entries_[i].ns.get();
+    if (entries_[i].ns && AttachedLocked(entries_[i].record, cntlid)) {
+      (*table)[i] = entries_[i].ns.get();
+    }
   }
-  std::unique_ptr<const NamespaceTable> old(active_.exchange(table.release()));
-  {
-    // Every command that loaded the old table has completed once each front end has quiesced.
-    std::lock_guard<std::mutex> lock(ctrl_mu_);
-    for (auto& [cntlid, quiesce] : controllers_) quiesce();
+  return table;
+}
+
+void Subsystem::PublishLocked(std::vector<std::unique_ptr<Namespace>> retired) {
+  std::vector<std::unique_ptr<const NamespaceTable>> old;
+  std::lock_guard<std::mutex> lock(ctrl_mu_);
+  for (auto& [cntlid, hooks] : controllers_) {
+    old.emplace_back(hooks.table->exchange(BuildTableLocked(cntlid).release()));
   }
+  // Every command that loaded an old table has completed once each front end has quiesced.
+  for (auto& [cntlid, hooks] : controllers_) {
+    if (hooks.quiesce_io) hooks.quiesce_io();
+  }
+  old.clear();
   retired.clear();
+}
+
+void Subsystem::NotifyChanged(uint32_t nsid, const std::vector<uint16_t>& ids) {
+  std::lock_guard<std::mutex> lock(ctrl_mu_);
+  for (uint16_t id : ids) {
+    auto it = controllers_.find(id);
+    if (it != controllers_.end() && it->second.namespace_changed)
+      it->second.namespace_changed(nsid);
+  }
 }
 
 void Subsystem::SaveTableLocked() {
@@ -206,8 +238,10 @@ void Subsystem::SaveTableLocked() {
 }
 
 bool Subsystem::FlushAll() {
+  std::lock_guard<std::mutex> lock(mu_);
   bool ok = true;
-  for (Namespace* ns : namespaces()) {
+  for (const Entry& e : entries_) {
+    Namespace* ns = e.ns.get();
     if (ns == nullptr) continue;
     IoStatus st = ns->backend().Flush();
     if (!st.ok()) {
@@ -224,10 +258,21 @@ Namespace* Subsystem::GetAllocated(uint32_t nsid) const {
   return (nsid == 0 || nsid > max_nsid_) ? nullptr : entries_[nsid - 1].ns.get();
 }
 
-bool Subsystem::IsAttached(uint32_t nsid) const {
+bool Subsystem::IsAttached(uint32_t nsid, uint16_t cntlid) const {
   std::lock_guard<std::mutex> lock(mu_);
   return nsid != 0 && nsid <= max_nsid_ && entries_[nsid - 1].ns &&
-         entries_[nsid - 1].record.attached;
+         AttachedLocked(entries_[nsid - 1].record, cntlid);
+}
+
+std::vector<uint16_t> Subsystem::AttachedControllers(uint32_t nsid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (nsid == 0 || nsid > max_nsid_ || !entries_[nsid - 1].ns) return {};
+  const NamespaceRecord& r = entries_[nsid - 1].record;
+  if (!r.attached) return r.controllers;
+  std::lock_guard<std::mutex> ctrl_lock(ctrl_mu_);
+  std::vector<uint16_t> ids;
+  for (const auto& [id, hooks] : controllers_) ids.push_back(id);
+  return ids;
 }
 
 uint64_t Subsystem::allocated_bytes() const {
@@ -286,7 +331,9 @@ Status Subsystem::CreateNamespace(uint8_t lbaf, const NamespaceFormat& format, u
 }
 
 Status Subsystem::DeleteNamespace(uint32_t nsid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  // 5.21: deleting an attached namespace changes it for every controller it was attached to.
+  std::vector<uint16_t> affected = AttachedControllers(nsid);
+  std::unique_lock<std::mutex> lock(mu_);
   if (nsid == 0 || nsid > max_nsid_ || !entries_[nsid - 1].ns) {
     return sc::kInvalidNamespaceOrFormat;
   }
@@ -302,21 +349,57 @@ Status Subsystem::DeleteNamespace(uint32_t nsid) {
   }
   ForgetReservations(*state_, nsid);
   SaveTableLocked();
+  lock.unlock();
+  NotifyChanged(nsid, affected);
   spdlog::info("subsystem {}: deleted namespace {}", nqn_, nsid);
   return Status::Success();
 }
 
-Status Subsystem::SetAttached(uint32_t nsid, bool attached) {
-  std::lock_guard<std::mutex> lock(mu_);
+Status Subsystem::SetAttached(uint32_t nsid, bool attach, std::span<const uint16_t> ids) {
+  constexpr Status kControllerListInvalid = Status::CommandSpecific(0x1c);
+  std::unique_lock<std::mutex> lock(mu_);
   if (nsid == 0 || nsid > max_nsid_ || !entries_[nsid - 1].ns) {
     return sc::kInvalidNamespaceOrFormat;
   }
+  std::vector<uint16_t> registered = ControllerIds();
+  std::vector<uint16_t> list(ids.begin(), ids.end());
+  std::sort(list.begin(), list.end());
+  if (list.empty() || std::adjacent_find(list.begin(), list.end()) != list.end()) {
+    return kControllerListInvalid;
+  }
+  for (uint16_t id : list) {
+    if (std::find(registered.begin(), registered.end(), id) == registered.end()) {
+      return kControllerListInvalid;
+    }
+  }
   NamespaceRecord& r = entries_[nsid - 1].record;
-  if (attached && r.attached) return sc::kNamespaceAlreadyAttached;
-  if (!attached && !r.attached) return sc::kNamespaceNotAttached;
-  r.attached = attached;
+  for (uint16_t id : list) {
+    bool is = AttachedLocked(r, id);
+    if (attach && is) return sc::kNamespaceAlreadyAttached;
+    if (!attach && !is) return sc::kNamespaceNotAttached;
+  }
+  if (r.attached) {
+    // Detach from an all-controllers namespace: it stays attached to the other controllers that
+    // exist now (an explicit set from here on).
+    r.attached = false;
+    r.controllers = registered;
+  }
+  std::sort(r.controllers.begin(), r.controllers.end());
+  std::vector<uint16_t> next;
+  if (attach) {
+    std::set_union(r.controllers.begin(), r.controllers.end(), list.begin(), list.end(),
+                   std::back_inserter(next));
+  } else {
+    std::set_difference(r.controllers.begin(), r.controllers.end(), list.begin(), list.end(),
+                        std::back_inserter(next));
+  }
+  r.controllers = std::move(next);
   PublishLocked();
   SaveTableLocked();
+  lock.unlock();
+  NotifyChanged(nsid, list);
+  spdlog::info("subsystem {}: namespace {} {} controller(s) {}", nqn_, nsid,
+               attach ? "attached to" : "detached from", fmt::join(list, ","));
   return Status::Success();
 }
 
@@ -375,9 +458,11 @@ Status Subsystem::Format(uint32_t nsid, uint8_t lbaf, const NamespaceFormat& for
   return result;
 }
 
-void Subsystem::AddController(uint16_t cntlid, std::function<void()> quiesce_io) {
-  std::lock_guard<std::mutex> lock(ctrl_mu_);
-  controllers_[cntlid] = std::move(quiesce_io);
+void Subsystem::AddController(uint16_t cntlid, ControllerHooks hooks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> ctrl_lock(ctrl_mu_);
+  delete hooks.table->exchange(BuildTableLocked(cntlid).release());
+  controllers_[cntlid] = std::move(hooks);
 }
 
 void Subsystem::RemoveController(uint16_t cntlid) {
@@ -388,7 +473,7 @@ void Subsystem::RemoveController(uint16_t cntlid) {
 std::vector<uint16_t> Subsystem::ControllerIds() const {
   std::lock_guard<std::mutex> lock(ctrl_mu_);
   std::vector<uint16_t> ids;
-  for (const auto& [id, fn] : controllers_) ids.push_back(id);
+  for (const auto& [id, hooks] : controllers_) ids.push_back(id);
   return ids;
 }
 

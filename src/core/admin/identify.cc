@@ -73,8 +73,10 @@ Status IdentifyController(Controller& ctrl, Request& req) {
   id.ctratt = 1u << 0;                                        // 128-bit Host Identifier
   id.cntrltype = 1;                                           // I/O controller
   // OACS: Format NVM (bit 1), Firmware Download/Commit (bit 2), Namespace Management (bit 3),
-  // Device Self-test (bit 4), Doorbell Buffer Config (bit 8).
-  id.oacs = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 8);
+  // Device Self-test (bit 4), Doorbell Buffer Config (bit 8; memory-based controllers only: NVMe
+  // over Fabrics has no doorbells, 5.11).
+  id.oacs = (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4);
+  if (!ctrl.message_based()) id.oacs |= 1u << 8;
   id.acl = kAcl;
   id.aerl = kAerl;
   // FRMW: slot 1 read-only (bit 0), number of slots (bits 3:1), activation without reset (bit 4).
@@ -269,13 +271,11 @@ Status ControllerList(Request& req, std::vector<uint16_t> ids) {
   return req.data->Push(&list, sizeof(list));
 }
 
-// CNS 12h: controllers attached to NSID (attachment is subsystem-wide: all of them, or none).
+// CNS 12h: controllers attached to NSID (5.17.2.11).
 Status IdentifyAttachedControllers(Controller& ctrl, Request& req) {
   uint32_t nsid = req.sqe.nsid;
   if (nsid == 0 || nsid > ctrl.nn()) return sc::kInvalidNamespaceOrFormat;
-  std::vector<uint16_t> ids;
-  if (ctrl.subsystem().IsAttached(nsid)) ids = ctrl.subsystem().ControllerIds();
-  return ControllerList(req, std::move(ids));
+  return ControllerList(req, ctrl.subsystem().AttachedControllers(nsid));
 }
 
 // CNS 13h: controllers in the NVM subsystem.
