@@ -117,7 +117,13 @@ TEST_P(CrashTest, DurableWritesSurviveSigkill) {
     o.data_path = data;
     o.metadata_path = meta;
     o.size = kBlocks * 512;
+    // A killed process's io_uring is torn down by the kernel after waitpid() returns; its
+    // in-flight requests keep the image open (and flock'ed) until then: retry for a while.
     auto b = OpenFileBackend(o);
+    for (int i = 0; i < 500 && !b.ok(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      b = OpenFileBackend(o);
+    }
     ASSERT_TRUE(b.ok()) << b.error().message;
     uint8_t blk[512];
     for (uint64_t lba = 0; lba < kBlocks; ++lba) {
