@@ -11,6 +11,7 @@
 #include "app/perf_cli.h"
 #include "app/serve.h"
 #include "app/size_parse.h"
+#include "app/tcp_host.h"
 
 #ifndef NVEMU_VERSION
 #error "NVEMU_VERSION must be defined by the build (project version)"
@@ -27,6 +28,7 @@ struct DemoArgs {
 
 struct IdentifyArgs {
   ConfigOverrides overrides;
+  TcpHostArgs tcp;
   std::optional<uint32_t> nsid;
   bool json = false;
 };
@@ -55,10 +57,12 @@ void AddDemo(CLI::App& app, DemoArgs& a) {
 void AddIdentify(CLI::App& app, IdentifyArgs& a) {
   CLI::App* identify = app.add_subcommand(
       "identify",
-      "Start an in-process controller and print Identify Controller and Identify Namespace, "
-      "like nvme-cli's id-ctrl / id-ns (default log level: warn)");
+      "Start an in-process controller (or connect to an NVMe/TCP target with --tcp) and print "
+      "Identify Controller and Identify Namespace, like nvme-cli's id-ctrl / id-ns (default log "
+      "level: warn)");
   identify->fallthrough();
   AddConfigOptions(*identify, a.overrides);
+  AddTcpHostOptions(*identify, a.tcp);
   identify
       ->add_option_function<uint32_t>(
           "-n,--namespace", [&a](uint32_t n) { a.nsid = n; },
@@ -71,16 +75,19 @@ void AddIdentify(CLI::App& app, IdentifyArgs& a) {
 // `nvemu log` (app/log_cmd.h): the admin command set's log pages.
 struct LogArgs {
   ConfigOverrides overrides;
+  TcpHostArgs tcp;
   std::vector<std::string> pages;
 };
 
 void AddLog(CLI::App& app, LogArgs& a) {
   CLI::App* log = app.add_subcommand(
       "log",
-      "Start an in-process controller and print its log pages (error, SMART / health, firmware "
-      "slots, changed namespaces, commands supported and effects, device self-test)");
+      "Start an in-process controller (or connect to an NVMe/TCP target with --tcp) and print its "
+      "log pages (error, SMART / health, firmware slots, changed namespaces, commands supported "
+      "and effects, device self-test)");
   log->fallthrough();
   AddConfigOptions(*log, a.overrides);
+  AddTcpHostOptions(*log, a.tcp);
   log->add_option("-p,--page", a.pages, "log pages to print (default: all)")
       ->check(CLI::IsMember(kLogPageNames));
 }
@@ -120,11 +127,11 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   auto level =
       ParseLogLevel(log_level.empty() ? (is_demo || is_serve ? "info" : "warn") : log_level);
   SetupLogging(*level);
-  if (app.got_subcommand("log")) return LogCommand(log.overrides, log.pages, out, err);
+  if (app.got_subcommand("log")) return LogCommand(log.overrides, log.tcp, log.pages, out, err);
   if (app.got_subcommand("perf")) return PerfCommand(perf, out, err);
   if (is_serve) return ServeCommand(serve, out, err);
   if (is_demo) return DemoCommand(demo.overrides, demo.options, demo.json, out, err);
-  return IdentifyCommand(identify.overrides, identify.nsid, identify.json, out, err);
+  return IdentifyCommand(identify.overrides, identify.tcp, identify.nsid, identify.json, out, err);
 }
 
 }  // namespace nvemu::app

@@ -42,20 +42,29 @@ int DemoCommand(const ConfigOverrides& overrides, const DemoOptions& options, bo
   return kExitOk;
 }
 
-int IdentifyCommand(const ConfigOverrides& overrides, std::optional<uint32_t> nsid, bool json,
-                    std::ostream& out, std::ostream& err) {
-  auto config = BuildConfig(overrides);
-  if (!config.ok()) {
-    err << "nvemu identify: configuration error:\n" << config.error().message << "\n";
-    if (json) PrintJson(out, {{"result", "error"}, {"error", config.error().message}});
-    return kExitConfig;
+int IdentifyCommand(const ConfigOverrides& overrides, const TcpHostArgs& tcp,
+                    std::optional<uint32_t> nsid, bool json, std::ostream& out, std::ostream& err) {
+  auto fail = [&](const std::string& message, int rc) {
+    err << "nvemu identify: "
+        << (rc == kExitConfig && !tcp.enabled() ? "configuration error:\n" : "") << message << "\n";
+    if (json) PrintJson(out, {{"result", "error"}, {"error", message}});
+    return rc;
+  };
+  if (auto c = CheckTcpOnlyOptions(tcp); !c.ok()) return fail(c.error().message, kExitConfig);
+  Result<IdentifyData> data = Error{""};
+  if (tcp.enabled()) {
+    auto options = TcpDriverOptionsFor(tcp);
+    if (!options.ok()) return fail(options.error().message, kExitConfig);
+    auto port = OpenTcpAdminPort(*options);
+    if (!port.ok()) return fail(port.error().message, kExitFailure);
+    data = CollectIdentify(**port, nsid);
+    if (auto stop = (*port)->Close(); data.ok() && !stop.ok()) data = stop.error();
+  } else {
+    auto config = BuildConfig(overrides);
+    if (!config.ok()) return fail(config.error().message, kExitConfig);
+    data = CollectIdentify(*config, nsid);
   }
-  auto data = CollectIdentify(*config, nsid);
-  if (!data.ok()) {
-    err << "nvemu identify: " << data.error().message << "\n";
-    if (json) PrintJson(out, {{"result", "error"}, {"error", data.error().message}});
-    return kExitFailure;
-  }
+  if (!data.ok()) return fail(data.error().message, kExitFailure);
   if (json) {
     PrintJson(out, IdentifyJson(*data));
   } else {

@@ -11,6 +11,7 @@
 
 #include "app/demo.h"
 #include "app/overrides.h"
+#include "app/tcp_host.h"
 
 namespace nvemu::app {
 
@@ -21,7 +22,8 @@ inline constexpr int kExitConfig = 2;
 int DemoCommand(const ConfigOverrides& overrides, const DemoOptions& options, bool json,
                 std::ostream& out, std::ostream& err);
 
-int IdentifyCommand(const ConfigOverrides& overrides, std::optional<uint32_t> nsid, bool json,
-                    std::ostream& out, std::ostream& err);
+// `tcp.enabled()`: identify a new association with that NVMe/TCP target instead.
+int IdentifyCommand(const ConfigOverrides& overrides, const TcpHostArgs& tcp,
+                    std::optional<uint32_t> nsid, bool json, std::ostream& out, std::ostream& err);
 
 }  // namespace nvemu::app

@@ -4,15 +4,12 @@
 
 #include "app/identify_json.h"
 #include "app/identify_print.h"
-#include "app/session.h"
 
 namespace nvemu::app {
 
-Result<IdentifyData> CollectIdentify(const ControllerConfig& config, std::optional<uint32_t> nsid) {
-  auto session = StartSession(config, 8u << 20);
-  if (!session.ok()) return session.error();
+Result<IdentifyData> CollectIdentify(AdminPort& port, std::optional<uint32_t> nsid) {
   IdentifyData data;
-  data.ctrl = session->id_ctrl;
+  data.ctrl = port.id_ctrl();
   std::vector<uint32_t> nsids;
   if (nsid) {
     if (*nsid == 0 || *nsid > data.ctrl.nn) {
@@ -21,14 +18,25 @@ Result<IdentifyData> CollectIdentify(const ControllerConfig& config, std::option
     }
     nsids.push_back(*nsid);
   } else {
-    auto active = ActiveNamespaceIds(*session->driver);
+    auto active = ActiveNamespaceIds(port);
     if (!active.ok()) return active.error();
     nsids = std::move(*active);
   }
-  auto ids = IdentifyNamespaces(*session->driver, nsids);
-  if (!ids.ok()) return ids.error();
-  for (size_t i = 0; i < nsids.size(); ++i) data.namespaces.emplace_back(nsids[i], (*ids)[i]);
-  if (auto r = StopSession(*session); !r.ok()) return r.error();
+  for (uint32_t n : nsids) {
+    auto id = IdentifyNamespace(port, n);
+    if (!id.ok()) return id.error();
+    data.namespaces.emplace_back(n, *id);
+  }
+  return data;
+}
+
+Result<IdentifyData> CollectIdentify(const ControllerConfig& config, std::optional<uint32_t> nsid) {
+  auto port = OpenPcieAdminPort(config, 8u << 20);
+  if (!port.ok()) return port.error();
+  auto data = CollectIdentify(**port, nsid);
+  auto stop = (*port)->Close();
+  if (!data.ok()) return data.error();
+  if (!stop.ok()) return stop.error();
   return data;
 }
 

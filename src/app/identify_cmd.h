@@ -1,6 +1,7 @@
 // `nvemu identify`: Identify Controller and Identify Namespace of a controller, printed like
-// nvme-cli's id-ctrl / id-ns (identify_print.h) or as JSON (identify_json.h). Today the controller
-// is an in-process one brought up from the configuration; the printers are transport-neutral.
+// nvme-cli's id-ctrl / id-ns (identify_print.h) or as JSON (identify_json.h), of an in-process
+// controller brought up from the configuration or of a remote NVMe/TCP target (--tcp), through
+// AdminPort (admin_port.h).
 #pragma once
 
 #include <nvme/types.h>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/admin_port.h"
 #include "nvemu/config.h"
 #include "nvemu/status.h"
 
@@ -26,6 +28,8 @@ struct IdentifyData {
 // reads as zeroes) or, when nullopt, every active namespace; shuts the controller down. REQUIRES:
 // config.Validate() passed.
 Result<IdentifyData> CollectIdentify(const ControllerConfig& config, std::optional<uint32_t> nsid);
+// The same over an open port (which stays open).
+Result<IdentifyData> CollectIdentify(AdminPort& port, std::optional<uint32_t> nsid);
 
 // id-ctrl text, then a blank line and id-ns text for each namespace.
 std::string FormatIdentify(const IdentifyData& data);

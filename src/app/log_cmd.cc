@@ -7,28 +7,24 @@
 
 #include "app/commands.h"
 #include "app/log_print.h"
-#include "app/session.h"
 
 namespace nvemu::app {
 namespace {
 
 // Get Log Page (NVMe Base 2.0, 5.16): `len` bytes of log `lid` from offset 0.
-Result<std::vector<uint8_t>> ReadLog(host::PcieDriver& drv, uint8_t lid, size_t len, bool rae) {
-  auto buf = drv.dma().Alloc(len);
-  if (!buf.ok()) return buf.error();
+Result<std::vector<uint8_t>> ReadLog(AdminPort& port, uint8_t lid, size_t len, bool rae) {
+  std::vector<uint8_t> data(len);
   Sqe sqe{};
   sqe.opc = 0x02;
   sqe.nsid = 0xffffffff;
   uint32_t numd = static_cast<uint32_t>(len / 4 - 1);
   sqe.cdw10 = lid | (rae ? 1u << 15 : 0) | (numd & 0xffff) << 16;
   sqe.cdw11 = numd >> 16;
-  auto cqe = drv.Admin(sqe, &*buf, len);
-  std::vector<uint8_t> data(buf->ptr, buf->ptr + len);
-  drv.dma().Free(*buf);
+  auto cqe = port.Admin(sqe, data);
   if (!cqe.ok()) return cqe.error();
-  if (cqe->status >> 1) {
+  if (cqe->status_field() != 0) {
     return Error{fmt::format("Get Log Page {:#04x}: {}", lid,
-                             Status::FromField(cqe->status >> 1).ToString())};
+                             Status::FromField(cqe->status_field()).ToString())};
   }
   return data;
 }
@@ -49,20 +45,27 @@ bool Wants(const std::vector<std::string>& pages, const std::string& name) {
 
 Result<std::string> CollectLogs(const ControllerConfig& config,
                                 const std::vector<std::string>& pages) {
-  auto session = StartSession(config, 8u << 20);
-  if (!session.ok()) return session.error();
-  host::PcieDriver& drv = *session->driver;
+  auto port = OpenPcieAdminPort(config, 8u << 20);
+  if (!port.ok()) return port.error();
+  auto text = CollectLogs(**port, pages);
+  auto stop = (*port)->Close();
+  if (!text.ok()) return text.error();
+  if (!stop.ok()) return stop.error();
+  return text;
+}
+
+Result<std::string> CollectLogs(AdminPort& port, const std::vector<std::string>& pages) {
   std::string out;
   auto add = [&](const std::string& name, uint8_t lid, size_t len, bool rae,
                  auto format) -> Result<void> {
     if (!Wants(pages, name)) return {};
-    auto data = ReadLog(drv, lid, len, rae);
+    auto data = ReadLog(port, lid, len, rae);
     if (!data.ok()) return data.error();
     if (!out.empty()) out += "\n";
     out += format(*data);
     return {};
   };
-  unsigned slots = (session->id_ctrl.frmw >> 1) & 0x7;
+  unsigned slots = (port.id_ctrl().frmw >> 1) & 0x7;
   Result<void> r = add("error", 0x01, 4096, false, [](const std::vector<uint8_t>& d) {
     std::vector<nvme_error_log_page> entries(d.size() / sizeof(nvme_error_log_page));
     std::memcpy(entries.data(), d.data(), entries.size() * sizeof(nvme_error_log_page));
@@ -88,20 +91,39 @@ Result<std::string> CollectLogs(const ControllerConfig& config,
     r = add("self-test", 0x06, sizeof(nvme_self_test_log), false,
             [](const auto& d) { return FormatSelfTestLog(As<nvme_self_test_log>(d)); });
   }
-  auto stop = StopSession(*session);
   if (!r.ok()) return r.error();
-  if (!stop.ok()) return stop.error();
   return out;
 }
 
-int LogCommand(const ConfigOverrides& overrides, const std::vector<std::string>& pages,
-               std::ostream& out, std::ostream& err) {
-  auto config = BuildConfig(overrides);
-  if (!config.ok()) {
-    err << "nvemu log: configuration error:\n" << config.error().message << "\n";
+int LogCommand(const ConfigOverrides& overrides, const TcpHostArgs& tcp,
+               const std::vector<std::string>& pages, std::ostream& out, std::ostream& err) {
+  const std::vector<std::string> wanted = pages.empty() ? std::vector<std::string>{"all"} : pages;
+  Result<std::string> text = Error{""};
+  if (auto c = CheckTcpOnlyOptions(tcp); !c.ok()) {
+    err << "nvemu log: " << c.error().message << "\n";
     return kExitConfig;
   }
-  auto text = CollectLogs(*config, pages.empty() ? std::vector<std::string>{"all"} : pages);
+  if (tcp.enabled()) {
+    auto options = TcpDriverOptionsFor(tcp);
+    if (!options.ok()) {
+      err << "nvemu log: " << options.error().message << "\n";
+      return kExitConfig;
+    }
+    auto port = OpenTcpAdminPort(*options);
+    if (!port.ok()) {
+      err << "nvemu log: " << port.error().message << "\n";
+      return kExitFailure;
+    }
+    text = CollectLogs(**port, wanted);
+    if (auto stop = (*port)->Close(); text.ok() && !stop.ok()) text = stop.error();
+  } else {
+    auto config = BuildConfig(overrides);
+    if (!config.ok()) {
+      err << "nvemu log: configuration error:\n" << config.error().message << "\n";
+      return kExitConfig;
+    }
+    text = CollectLogs(*config, wanted);
+  }
   if (!text.ok()) {
     err << "nvemu log: " << text.error().message << "\n";
     return kExitFailure;

@@ -9,7 +9,9 @@
 #include "app/commands.h"
 #include "app/perf_report.h"
 #include "app/perf_run.h"
+#include "app/perf_tcp.h"
 #include "app/size_parse.h"
+#include "app/tcp_host.h"
 
 namespace nvemu::app {
 namespace {
@@ -31,8 +33,9 @@ CLI::Validator PatternValidator() {
 void AddPerf(CLI::App& app, PerfArgs& a) {
   CLI::App* perf = app.add_subcommand(
       "perf",
-      "Load generator (fio / spdk_nvme_perf style) against an in-process controller: IOPS, MiB/s, "
-      "latency percentiles, per-queue breakdown, and achieved / the machine's copy limit");
+      "Load generator (fio / spdk_nvme_perf style) against an in-process controller, or with "
+      "--tcp against any NVMe/TCP target: IOPS, MiB/s, latency percentiles, per-queue breakdown, "
+      "and (in-process) achieved / the machine's copy limit");
   perf->fallthrough();
   AddConfigOptions(*perf, a.overrides);
   PerfOptions& o = a.options;
@@ -84,7 +87,8 @@ void AddPerf(CLI::App& app, PerfArgs& a) {
           "do not write the range before a read workload (sparse RAM then reads zero pages)")
       ->group(kWorkload);
   perf->add_flag_callback(
-          "--no-limit", [&o] { o.copy_limit = false; }, "skip measuring the machine's copy limit")
+          "--no-limit", [&o] { o.copy_limit = false; },
+          "skip measuring the machine's copy limit (never measured with --tcp)")
       ->group(kWorkload);
   perf->add_option("--limit-time", o.copy_limit_s, "seconds spent measuring the limit (default 1)")
       ->group(kWorkload);
@@ -129,20 +133,38 @@ void AddPerf(CLI::App& app, PerfArgs& a) {
       ->delimiter(',')
       ->expected(2)
       ->group(kEngine);
+  // Last: --tcp excludes the device options registered above (--irq, --arb, ... and --reactors).
+  AddTcpHostOptions(*perf, a.tcp, {kEngine});
+  perf->get_option("--tcp")->excludes(perf->get_option("--reactors"));
 }
 
 int PerfCommand(const PerfArgs& a, std::ostream& out, std::ostream& err) {
-  auto config = BuildConfig(a.overrides);
-  if (!config.ok()) {
-    err << "nvemu perf: configuration error:\n" << config.error().message << "\n";
-    return kExitConfig;
-  }
-  if (auto v = ValidatePerfOptions(a.options); !v.ok()) {
-    err << "nvemu perf: " << v.error().message << "\n";
-    return kExitConfig;
-  }
   const bool live = a.options.progress && !a.options.json && isatty(STDOUT_FILENO);
-  auto result = RunPerf(*config, a.options, live ? &out : nullptr);
+  Result<PerfResult> result = Error{""};
+  if (auto c = CheckTcpOnlyOptions(a.tcp); !c.ok()) {
+    err << "nvemu perf: " << c.error().message << "\n";
+    return kExitConfig;
+  }
+  if (a.tcp.enabled()) {
+    auto target = TcpDriverOptionsFor(a.tcp);
+    if (auto v = ValidateTcpPerfOptions(a.options); target.ok() && !v.ok()) target = v.error();
+    if (!target.ok()) {
+      err << "nvemu perf: " << target.error().message << "\n";
+      return kExitConfig;
+    }
+    result = RunPerfTcp(*target, a.options, live ? &out : nullptr);
+  } else {
+    auto config = BuildConfig(a.overrides);
+    if (!config.ok()) {
+      err << "nvemu perf: configuration error:\n" << config.error().message << "\n";
+      return kExitConfig;
+    }
+    if (auto v = ValidatePerfOptions(a.options); !v.ok()) {
+      err << "nvemu perf: " << v.error().message << "\n";
+      return kExitConfig;
+    }
+    result = RunPerf(*config, a.options, live ? &out : nullptr);
+  }
   if (!result.ok()) {
     err << "nvemu perf: FAILED: " << result.error().message << "\n";
     return kExitFailure;

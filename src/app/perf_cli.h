@@ -7,12 +7,14 @@
 
 #include "app/overrides.h"
 #include "app/perf_options.h"
+#include "app/tcp_host.h"
 
 namespace nvemu::app {
 
 struct PerfArgs {
   ConfigOverrides overrides;
   PerfOptions options;
+  TcpHostArgs tcp;  // --tcp: against a remote NVMe/TCP target (perf_tcp.h)
 };
 
 // Adds the `perf` subcommand: the shared configuration options plus the workload options.

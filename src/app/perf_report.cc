@@ -49,10 +49,15 @@ std::string FormatPerfText(const PerfResult& r) {
   if (o.pattern == PerfPattern::kRandRw) s += fmt::format(" mix={}%read", o.read_percent);
   s += o.ios ? fmt::format(" ios={}/queue", o.ios)
              : fmt::format(" time={:.1f}s warmup={:.1f}s", o.time_s, o.warmup_s);
-  s += fmt::format(
-      "\ndevice: mode={} io_reactors={} backend={} namespace {} ({:.0f} MiB used, LBA {})",
-      ModeName(r.mode), r.io_reactors, r.backend, o.nsid, r.range_bytes / kMiB, r.lba_size);
-  if (r.mode == ProcessingMode::kTimer) {
+  if (!r.target.empty()) {
+    s += fmt::format("\ntarget: {} namespace {} ({:.0f} MiB used, LBA {})", r.target, o.nsid,
+                     r.range_bytes / kMiB, r.lba_size);
+  } else {
+    s += fmt::format(
+        "\ndevice: mode={} io_reactors={} backend={} namespace {} ({:.0f} MiB used, LBA {})",
+        ModeName(r.mode), r.io_reactors, r.backend, o.nsid, r.range_bytes / kMiB, r.lba_size);
+  }
+  if (r.target.empty() && r.mode == ProcessingMode::kTimer) {
     s += fmt::format(" tick={}us entries_per_tick={}", r.timer_period_us, r.entries_per_tick);
   }
   if (o.wrr) {
@@ -110,9 +115,13 @@ nlohmann::ordered_json PerfJson(const PerfResult& r) {
   j["queues"] = o.queues;
   j["threads"] = o.threads;
   if (o.pattern == PerfPattern::kRandRw) j["read_percent"] = o.read_percent;
-  j["mode"] = ModeName(r.mode);
-  j["io_reactors"] = r.io_reactors;
-  j["backend"] = r.backend;
+  if (!r.target.empty()) {
+    j["target"] = r.target;
+  } else {
+    j["mode"] = ModeName(r.mode);
+    j["io_reactors"] = r.io_reactors;
+    j["backend"] = r.backend;
+  }
   j["namespace"] = o.nsid;
   j["range_bytes"] = r.range_bytes;
   j["lba_size"] = r.lba_size;

@@ -48,6 +48,9 @@ struct ReactorResult {
 
 struct PerfResult {
   PerfOptions options;
+  // `nvemu perf --tcp` (perf_tcp.h): "tcp ADDR:PORT SUBNQN"; empty for the in-process device (then
+  // mode .. entries_per_tick below describe it).
+  std::string target;
   // Device and namespace as run.
   ProcessingMode mode = ProcessingMode::kNotify;
   uint32_t io_reactors = 1;

@@ -1,12 +1,15 @@
 // `nvemu serve`: runs the NVMe/TCP target (nvemu/tcp_target.h) until SIGINT or SIGTERM, so that
 // any NVMe/TCP host (the Linux kernel via nvme-cli, SPDK, `nvemu perf --tcp`) can use the emulated
-// controller. The subsystem's namespaces, limits, reactors and processing mode come from the shared
-// configuration options (--config, --namespaces, --backend, ...); the options below add the
-// transport: listen address and ports, subsystem NQN, allowed hosts.
+// controller. The configuration (serve_config.h) is the shared one (--config, --namespaces,
+// --backend, ...) plus, in the --config file, [target] (listen address, ports, transport limits)
+// and [[subsystem]] tables (several subsystems, each with its namespaces and allowed hosts); the
+// options below override the file: listen address and ports, and with one subsystem its NQN and
+// allowed hosts.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,10 +20,10 @@ namespace nvemu::app {
 
 struct ServeArgs {
   ConfigOverrides overrides;
-  std::string address = "127.0.0.1";
-  uint16_t port = 4420;
-  int32_t discovery_port = 8009;
-  std::string nqn;  // empty: the configuration's subnqn
+  std::optional<std::string> address;     // default 127.0.0.1 (or [target] address)
+  std::optional<uint16_t> port;           // default 4420
+  std::optional<int32_t> discovery_port;  // default 8009
+  std::string nqn;                        // empty: the configuration's subnqn
   std::vector<std::string> allowed_hosts;
 };
 

@@ -21,6 +21,34 @@ Result<void> Check(const Result<Cqe>& r, const char* what) {
   return {};
 }
 
+// A refused Connect: the fabrics status name (NVMe Base 2.0, Figure 542) with the NVMe status.
+std::string ConnectRefusal(Status st, uint32_t dw0) {
+  const char* name = nullptr;
+  if (st.sct() == Sct::kCommandSpecific) {
+    switch (st.sc()) {
+      case 0x80:
+        name = "Connect Incompatible Format";
+        break;
+      case 0x81:
+        name = "Connect Controller Busy";
+        break;
+      case 0x82:
+        name = "Connect Invalid Parameters (unknown subsystem NQN, CNTLID or QID?)";
+        break;
+      case 0x83:
+        name = "Connect Restart Discovery";
+        break;
+      case 0x84:
+        name = "Connect Invalid Host (host NQN not allowed)";
+        break;
+      default:
+        break;
+    }
+  }
+  return fmt::format("Connect refused: {}{}{} (DW0 {:#x})", name ? name : "", name ? ": " : "",
+                     st.ToString(), dw0);
+}
+
 Sqe FabricsSqe(fabrics::Fctype fctype) {
   Sqe s{};
   s.opc = fabrics::kOpFabrics;
@@ -85,8 +113,7 @@ Result<std::unique_ptr<TcpDriver>> TcpDriver::Connect(const TcpDriverOptions& op
   d->connect_status_ = StatusOf(cqe.value());
   d->connect_dw0_ = cqe.value().dw0;
   if (!d->connect_status_.ok()) {
-    return Error{fmt::format("Connect refused: {} (DW0 {:#x})", d->connect_status_.ToString(),
-                             cqe.value().dw0)};
+    return Error{ConnectRefusal(d->connect_status_, cqe.value().dw0)};
   }
   d->cntlid_ = static_cast<uint16_t>(cqe.value().dw0);
   return d;
@@ -264,8 +291,7 @@ Result<TcpQueue*> TcpDriver::ConnectIoQueue(uint16_t qid, uint16_t entries) {
   connect_status_ = StatusOf(cqe.value());
   connect_dw0_ = cqe.value().dw0;
   if (!connect_status_.ok()) {
-    return Error{fmt::format("I/O Connect refused: {} (DW0 {:#x})", connect_status_.ToString(),
-                             cqe.value().dw0)};
+    return Error{"I/O " + ConnectRefusal(connect_status_, cqe.value().dw0)};
   }
   q.value()->set_in_capsule_limit(ioccsz_bytes_);
   if (io_.size() <= qid) io_.resize(qid + 1u);

@@ -427,20 +427,38 @@ Result<bool> TcpQueue::ProcessOnePdu(std::chrono::steady_clock::time_point deadl
   }
 }
 
+// Reads whatever the socket holds without waiting (one recv, MSG_DONTWAIT) into the empty receive
+// buffer. Returns false when nothing was readable.
+Result<bool> TcpQueue::FillNonBlocking() {
+  for (;;) {
+    ssize_t n = ::recv(fd_, rbuf_.data(), rbuf_.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      rhead_ = 0;
+      rtail_ = static_cast<size_t>(n);
+      return true;
+    }
+    if (n == 0) return Fail("connection closed by the controller").error();
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    return Fail(fmt::format("recv: {}", std::strerror(errno))).error();
+  }
+}
+
 Result<size_t> TcpQueue::Poll(std::chrono::milliseconds timeout) {
   if (failed_) return Error{"connection failed"};
   if (auto f = Flush(); !f.ok()) return f.error();
   size_t completed = 0;
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  // The first PDU may be waited for; then everything already buffered or readable.
+  // The first PDU may be waited for (timeout > 0); then everything already buffered or readable.
+  // A PDU once begun is read to its end (bounded by options_.timeout).
   for (bool first = true;; first = false) {
-    if (!first) {
-      if (rhead_ == rtail_) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 0) <= 0) break;
-      }
-      deadline = std::chrono::steady_clock::now() + options_.timeout;
+    if (rhead_ == rtail_ && (!first || timeout.count() == 0)) {
+      auto got = FillNonBlocking();
+      if (!got.ok()) return got.error();
+      if (!got.value()) break;
     }
+    // Bytes are here: the rest of the PDU gets the full timeout (never abandon a PDU midway).
+    if (!first || rhead_ != rtail_) deadline = std::chrono::steady_clock::now() + options_.timeout;
     auto r = ProcessOnePdu(deadline);
     if (!r.ok()) {
       if (first && !failed_) return completed;  // nothing arrived in time

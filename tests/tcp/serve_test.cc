@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,66 @@ TEST(NvemuServe, BadConfigurationExits2) {
   Server s;
   EXPECT_FALSE(Start(s, {"--nqn", "nqn.2014-08.org.nvmexpress.discovery"}));
   EXPECT_EQ(WaitExit(s, 10000), 2);
+}
+
+TEST(NvemuServe, ConfigFileWithSeveralSubsystems) {
+  const std::string path = "/tmp/nvemu_serve_test_" + std::to_string(getpid()) + "_subsystems.toml";
+  {
+    std::ofstream f(path);
+    f << "[target]\n"
+         "in_capsule_data = 4096\n"
+         "[[subsystem]]\n"
+         "nqn = \"nqn.2026-11.test:cfg-a\"\n"
+         "  [[subsystem.namespace]]\n"
+         "  size = \"8MiB\"\n"
+         "  [[subsystem.namespace]]\n"
+         "  size = \"4MiB\"\n"
+         "[[subsystem]]\n"
+         "nqn = \"nqn.2026-11.test:cfg-b\"\n"
+         "allowed_hosts = [\"nqn.2014-08.org.nvmexpress:uuid:only-b\"]\n"
+         "  [[subsystem.namespace]]\n"
+         "  size = \"4MiB\"\n";
+  }
+  Server s;
+  // Start() adds --ns-size 64MiB: namespace options apply to every subsystem's namespaces.
+  ASSERT_TRUE(Start(s, {"--config", path})) << s.text;
+  std::remove(path.c_str());
+  EXPECT_NE(s.text.find("subsystem nqn.2026-11.test:cfg-a: 2 namespace(s)"), std::string::npos)
+      << s.text;
+  EXPECT_NE(s.text.find("subsystem nqn.2026-11.test:cfg-b: 1 namespace(s)"), std::string::npos)
+      << s.text;
+  EXPECT_NE(s.text.find("-n nqn.2026-11.test:cfg-b"), std::string::npos) << s.text;
+
+  auto a = TcpDriver::ConnectAndEnable(Options(s.port, "nqn.2026-11.test:cfg-a"));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  auto id = a.value()->IdentifyController();
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->ioccsz, (4096 + 64) / 16);  // [target] in_capsule_data
+  auto ns2 = a.value()->IdentifyNamespace(2);
+  ASSERT_TRUE(ns2.ok());
+  EXPECT_EQ(ns2->nsze * 512, 64ull << 20);
+
+  EXPECT_FALSE(TcpDriver::Connect(Options(s.port, "nqn.2026-11.test:cfg-b")).ok());
+  auto o = Options(s.port, "nqn.2026-11.test:cfg-b");
+  o.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:only-b";
+  auto b = TcpDriver::ConnectAndEnable(o);
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  auto b1 = b.value()->IdentifyNamespace(1);
+  ASSERT_TRUE(b1.ok());
+  EXPECT_EQ(b1->nsze * 512, 64ull << 20);
+  auto b2 = b.value()->IdentifyNamespace(2);  // one namespace only: beyond NN, or inactive
+  EXPECT_TRUE(!b2.ok() || b2->nsze == 0);
+  kill(s.pid, SIGTERM);
+  EXPECT_EQ(WaitExit(s, 10000), 0);
+}
+
+TEST(NvemuServe, MalformedConfigFileExits2) {
+  const std::string path = "/tmp/nvemu_serve_test_" + std::to_string(getpid()) + "_bad.toml";
+  std::ofstream(path) << "[target]\nprot = 4420\n";
+  Server s;
+  EXPECT_FALSE(Start(s, {"--config", path}));
+  EXPECT_EQ(WaitExit(s, 10000), 2);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -70,7 +70,8 @@ class TcpQueue {
   // Sends the capsules queued by Submit(..., send_now = false).
   Result<void> Flush();
   // Waits up to `timeout` for PDUs and processes every one that arrived (answering R2Ts, receiving
-  // data, recording completions). Returns the number of commands completed.
+  // data, recording completions). Returns the number of commands completed. With a zero timeout
+  // it makes one non-blocking recv when nothing is buffered (busy polling, as `nvemu perf` does).
   Result<size_t> Poll(std::chrono::milliseconds timeout);
   // Hands every recorded completion to `fn` and frees its CID. Returns how many.
   size_t Reap(const std::function<void(const Cqe&)>& fn);
@@ -110,6 +111,7 @@ class TcpQueue {
   // Writes every byte of iov[0..iovcnt) (blocking); modifies the array as it goes.
   Result<void> SendAll(::iovec* iov, size_t iovcnt);
   Result<void> ReadExact(void* dst, size_t len, std::chrono::steady_clock::time_point deadline);
+  Result<bool> FillNonBlocking();
   Result<bool> ProcessOnePdu(std::chrono::steady_clock::time_point deadline);
   Result<void> OnR2T(const uint8_t* hdr);
   Result<void> OnC2HData(const uint8_t* hdr, uint32_t flags, uint32_t pad, uint32_t data_len);

@@ -1,0 +1,133 @@
+#include "app/perf_tcp_job.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace nvemu::app {
+namespace {
+
+constexpr uint8_t kOpWrite = 0x01;  // NVM Command Set 1.0, Figure 20
+constexpr uint8_t kOpRead = 0x02;
+
+// The same generator as QueueJob (perf_job.cc), so that --seed picks the same offsets whatever the
+// transport.
+uint64_t NextRandom(uint64_t& s) {  // xorshift64*
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 0x2545F4914F6CDD1Dull;
+}
+
+}  // namespace
+
+TcpQueueJob::TcpQueueJob(host::TcpQueue& queue, uint16_t qid, const JobSpec& spec)
+    : queue_(queue),
+      qid_(qid),
+      spec_(spec),
+      buffer_(size_t{spec.queue_depth} * spec.block),
+      slot_of_cid_(queue.entries(), 0),
+      submitted_ns_(spec.queue_depth, 0),
+      slot_is_read_(spec.queue_depth, 0),
+      next_seq_(spec.first_block),
+      rng_((spec.seed * 0x9E3779B97F4A7C15ull) | 1) {
+  for (size_t i = 0; i < buffer_.size(); ++i) buffer_[i] = static_cast<uint8_t>(i * 131 + 7);
+  free_slots_.reserve(spec.queue_depth);
+  for (uint32_t s = spec.queue_depth; s-- > 0;) free_slots_.push_back(static_cast<uint16_t>(s));
+}
+
+uint64_t TcpQueueJob::NextBlock() {
+  if (PatternRandom(spec_.pattern)) {
+    return static_cast<uint64_t>(
+        (static_cast<unsigned __int128>(NextRandom(rng_)) * spec_.range_blocks) >> 64);
+  }
+  const uint64_t b = next_seq_;
+  if (++next_seq_ == spec_.range_blocks) next_seq_ = 0;
+  return b;
+}
+
+bool TcpQueueJob::NextIsRead() {
+  switch (spec_.pattern) {
+    case PerfPattern::kRead:
+    case PerfPattern::kRandRead:
+      return true;
+    case PerfPattern::kWrite:
+    case PerfPattern::kRandWrite:
+      return false;
+    case PerfPattern::kRandRw:
+      return NextRandom(rng_) % 100 < spec_.read_percent;
+  }
+  return true;
+}
+
+void TcpQueueJob::Fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  submitting_ = false;
+  error_ = fmt::format("I/O queue {}: {}", qid_, why);
+}
+
+uint32_t TcpQueueJob::PollAndReap(uint64_t now_ns, bool record) {
+  if (failed_) return 0;
+  if (queue_.outstanding() != 0) {
+    auto polled = queue_.Poll(std::chrono::milliseconds(0));
+    if (!polled.ok()) {
+      Fail(polled.error().message);
+      return 0;
+    }
+  }
+  const uint32_t n = static_cast<uint32_t>(queue_.Reap([&](const Cqe& c) {
+    const uint16_t slot = slot_of_cid_[c.cid];
+    free_slots_.push_back(slot);
+    if (!record) return;
+    stats_.latency.Record(now_ns - submitted_ns_[slot]);
+    ++stats_.ios;
+    stats_.bytes += spec_.block;
+    if (slot_is_read_[slot]) {
+      ++stats_.reads;
+    } else {
+      ++stats_.writes;
+    }
+    if (c.status_field() != 0) ++stats_.errors;
+  }));
+  if (n != 0) {
+    completed_.store(completed_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  return n;
+}
+
+uint32_t TcpQueueJob::Submit(uint64_t now_ns) {
+  uint32_t n = 0;
+  const uint32_t lbas_per_block = spec_.block >> spec_.lba_shift;
+  const uint32_t nlb = lbas_per_block - 1;  // 0's based
+  while (!failed_ && !free_slots_.empty() && CanSubmit()) {
+    const uint16_t slot = free_slots_.back();
+    const bool read = NextIsRead();
+    const uint64_t slba = NextBlock() * lbas_per_block;
+    Sqe sqe{};
+    sqe.opc = read ? kOpRead : kOpWrite;
+    sqe.nsid = spec_.nsid;
+    sqe.cdw10 = static_cast<uint32_t>(slba);
+    sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
+    sqe.cdw12 = nlb;
+    uint8_t* data = buffer_.data() + size_t{slot} * spec_.block;
+    auto cid = read ? queue_.Submit(sqe, {}, {data, spec_.block}, /*send_now=*/false)
+                    : queue_.Submit(sqe, {data, spec_.block}, {}, /*send_now=*/false);
+    if (!cid.ok()) {
+      Fail(cid.error().message);
+      break;
+    }
+    free_slots_.pop_back();
+    slot_of_cid_[*cid] = slot;
+    submitted_ns_[slot] = now_ns;
+    slot_is_read_[slot] = read ? 1 : 0;
+    ++submitted_;
+    ++n;
+  }
+  if (n != 0) {
+    if (auto r = queue_.Flush(); !r.ok()) Fail(r.error().message);
+  }
+  return n;
+}
+
+}  // namespace nvemu::app
