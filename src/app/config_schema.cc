@@ -71,6 +71,20 @@ Result<void> SetAscii(const toml::node& n, size_t max_len, std::string& out) {
   return {};
 }
 
+Result<void> SetBool(const toml::node& n, bool& out) {
+  auto v = ReadBool(n);
+  if (!v.ok()) return v.error();
+  out = *v;
+  return {};
+}
+
+Result<void> SetSize(const toml::node& n, uint64_t& out) {
+  auto v = ReadSize(n);
+  if (!v.ok()) return v.error();
+  out = *v;
+  return {};
+}
+
 Result<void> SetPath(const toml::node& n, std::string& out) {
   auto v = ReadPath(n);
   if (!v.ok()) return v.error();
@@ -118,6 +132,14 @@ constexpr Field<C> kControllerFields[] = {
     {"mpsmin", [](const Node& n, C& c) { return SetInt(n, 0, 15, c.mpsmin); }},
     {"mpsmax", [](const Node& n, C& c) { return SetInt(n, 0, 15, c.mpsmax); }},
     {"msix_vectors", [](const Node& n, C& c) { return SetInt(n, 1, 2048, c.msix_vectors); }},
+    // Admin command set and persistence (docs/admin.md).
+    {"state_file", [](const Node& n, C& c) { return SetPath(n, c.state_file); }},
+    {"max_namespaces", [](const Node& n, C& c) { return SetInt(n, 0, 1024, c.max_namespaces); }},
+    {"nvm_capacity", [](const Node& n, C& c) { return SetSize(n, c.nvm_capacity); }},
+    {"firmware_slots", [](const Node& n, C& c) { return SetInt(n, 1, 7, c.firmware_slots); }},
+    {"firmware_slot1_read_only",
+     [](const Node& n, C& c) { return SetBool(n, c.firmware_slot1_read_only); }},
+    {"endurance_bytes", [](const Node& n, C& c) { return SetSize(n, c.endurance_bytes); }},
 };
 
 constexpr Field<C> kEngineFields[] = {
@@ -130,9 +152,9 @@ constexpr Field<C> kEngineFields[] = {
        return {};
      }},
     {"timer_period_us",
-     [](const Node& n, C& c) { return SetInt(n, 1, 1'000'000, c.timer_period_us); }},
+     [](const Node& n, C& c) { return SetInt(n, 1, C::kMaxTimerPeriodUs, c.timer_period_us); }},
     {"entries_per_tick",
-     [](const Node& n, C& c) { return SetInt(n, 1, 65536, c.entries_per_tick); }},
+     [](const Node& n, C& c) { return SetInt(n, 1, C::kMaxEntriesPerTick, c.entries_per_tick); }},
 };
 
 constexpr Field<N> kNamespaceFields[] = {
@@ -155,6 +177,12 @@ constexpr Field<N> kNamespaceFields[] = {
      }},
     {"data_path", [](const Node& n, N& ns) { return SetPath(n, ns.data_path); }},
     {"metadata_path", [](const Node& n, N& ns) { return SetPath(n, ns.metadata_path); }},
+    // Metadata and end-to-end protection (NVM Command Set 1.0, 5.2).
+    {"extended_lba", [](const Node& n, N& ns) { return SetBool(n, ns.extended_lba); }},
+    {"pi_type", [](const Node& n, N& ns) { return SetInt(n, 0, 3, ns.pi_type); }},
+    {"pi_first", [](const Node& n, N& ns) { return SetBool(n, ns.pi_first); }},
+    {"pi_64b_guard", [](const Node& n, N& ns) { return SetBool(n, ns.pi_64b_guard); }},
+    {"direct_io", [](const Node& n, N& ns) { return SetBool(n, ns.direct_io); }},
     {"io",
      [](const Node& n, N& ns) -> Result<void> {
        auto v = ReadChoice(n, kIoNames);
@@ -234,11 +262,13 @@ const toml::source_region& WhereIs(const toml::table& table, std::string_view ke
   return table.source();
 }
 
-// The first word of a Validate() message ("mdts 99 outside 0..15" -> "mdts"): the key it is about.
+// The first word of a Validate() message ("mdts 99 outside 0..15" -> "mdts"): the field it is
+// about, as its TOML key (the one field whose key differs from its name: size_bytes -> size).
 std::string_view LeadingKey(std::string_view msg) {
   size_t n = 0;
   while (n < msg.size() && (std::isalnum(static_cast<unsigned char>(msg[n])) || msg[n] == '_')) ++n;
-  return msg.substr(0, n);
+  std::string_view key = msg.substr(0, n);
+  return key == "size_bytes" ? std::string_view("size") : key;
 }
 
 void ApplyController(const toml::table& t, ControllerConfig& cfg, Diagnostics& diag) {

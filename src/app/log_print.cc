@@ -93,12 +93,18 @@ std::string FormatSmartLog(const nvme_smart_log& log) {
                      U128(log.data_units_written), Lo(log.data_units_written) * 512000);
   out += fmt::format(" host_read_commands         : {}\n", U128(log.host_reads));
   out += fmt::format(" host_write_commands        : {}\n", U128(log.host_writes));
-  out += fmt::format(" controller_busy_time       : {}\n", U128(log.ctrl_busy_time));
+  out += fmt::format(" controller_busy_time       : {} min\n", U128(log.ctrl_busy_time));
   out += fmt::format(" power_cycles               : {}\n", U128(log.power_cycles));
   out += fmt::format(" power_on_hours             : {}\n", U128(log.power_on_hours));
   out += fmt::format(" unsafe_shutdowns           : {}\n", U128(log.unsafe_shutdowns));
   out += fmt::format(" media_errors               : {}\n", U128(log.media_errors));
   out += fmt::format(" num_err_log_entries        : {}\n", U128(log.num_err_log_entries));
+  out += fmt::format(" warning_temp_time          : {} min\n", log.warning_temp_time);
+  out += fmt::format(" critical_comp_temp_time    : {} min\n", log.critical_comp_time);
+  if (log.temp_sensor[0] != 0) {
+    out += fmt::format(" temperature_sensor_1       : {} K ({} C)\n", log.temp_sensor[0],
+                       static_cast<int>(log.temp_sensor[0]) - 273);
+  }
   return out;
 }
 

@@ -22,6 +22,12 @@ Result<void> ApplyOverrides(const ConfigOverrides& o, ControllerConfig& config) 
     if (o.ns_size) ns.size_bytes = *o.ns_size;
     if (o.lba_size) ns.lba_size = *o.lba_size;
     if (o.backend) ns.backend = *o.backend;
+    if (o.metadata_size) ns.metadata_size = *o.metadata_size;
+    if (o.extended_lba) ns.extended_lba = *o.extended_lba;
+    if (o.pi_type) ns.pi_type = *o.pi_type;
+    if (o.pi_first) ns.pi_first = *o.pi_first;
+    if (o.pi_64b_guard) ns.pi_64b_guard = *o.pi_64b_guard;
+    if (o.direct_io) ns.direct_io = *o.direct_io;
     if (o.io_uring) ns.io_uring = *o.io_uring;
   }
   if (o.data_path || o.metadata_path) {
@@ -45,6 +51,14 @@ Result<void> ApplyOverrides(const ConfigOverrides& o, ControllerConfig& config) 
   if (o.mode) config.mode = *o.mode;
   if (o.mdts) config.mdts = *o.mdts;
   if (o.dstrd) config.dstrd = *o.dstrd;
+  if (o.timer_period_us) config.timer_period_us = *o.timer_period_us;
+  if (o.entries_per_tick) config.entries_per_tick = *o.entries_per_tick;
+  if (o.state_file) config.state_file = *o.state_file;
+  if (o.max_namespaces) config.max_namespaces = *o.max_namespaces;
+  if (o.nvm_capacity) config.nvm_capacity = *o.nvm_capacity;
+  if (o.firmware_slots) config.firmware_slots = *o.firmware_slots;
+  if (o.firmware_slot1_read_only) config.firmware_slot1_read_only = *o.firmware_slot1_read_only;
+  if (o.endurance_bytes) config.endurance_bytes = *o.endurance_bytes;
   return {};
 }
 

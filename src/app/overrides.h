@@ -22,9 +22,15 @@ struct ConfigOverrides {
   std::optional<uint64_t> ns_size;
   std::optional<uint32_t> lba_size;
   std::optional<BackendKind> backend;
-  std::optional<bool> io_uring;  // --io uring|sync
   std::optional<std::string> data_path;
   std::optional<std::string> metadata_path;
+  std::optional<uint32_t> metadata_size;
+  std::optional<bool> extended_lba;
+  std::optional<uint8_t> pi_type;
+  std::optional<bool> pi_first;
+  std::optional<bool> pi_64b_guard;
+  std::optional<bool> direct_io;
+  std::optional<bool> io_uring;  // --io uring|sync
 
   // Controller and engine.
   std::optional<uint32_t> max_io_queues;
@@ -32,6 +38,16 @@ struct ConfigOverrides {
   std::optional<ProcessingMode> mode;
   std::optional<uint8_t> mdts;
   std::optional<uint8_t> dstrd;
+  std::optional<uint32_t> timer_period_us;
+  std::optional<uint32_t> entries_per_tick;
+
+  // Admin command set and persistence.
+  std::optional<std::string> state_file;
+  std::optional<uint32_t> max_namespaces;
+  std::optional<uint64_t> nvm_capacity;
+  std::optional<uint8_t> firmware_slots;
+  std::optional<bool> firmware_slot1_read_only;
+  std::optional<uint64_t> endurance_bytes;
 };
 
 // Applies `o` (except config_file) to `config`. Fails, naming the option, when an override cannot

@@ -34,6 +34,12 @@ mdts = 5
 mpsmin = 0
 mpsmax = 2
 msix_vectors = 9
+state_file = "/tmp/test.state.json"
+max_namespaces = 8
+nvm_capacity = "2GiB"
+firmware_slots = 5
+firmware_slot1_read_only = false
+endurance_bytes = "1TiB"
 
 [engine]
 io_reactors = 3
@@ -44,7 +50,10 @@ entries_per_tick = 16
 [[namespace]]
 size = "512MiB"
 lba_size = 4096
-metadata_size = 0
+metadata_size = 8
+extended_lba = true
+pi_type = 2
+pi_first = true
 backend = "null"
 
 [[namespace]]
@@ -52,6 +61,10 @@ size = 1048576
 backend = "file"
 data_path = "/tmp/ns2.img"
 metadata_path = "/tmp/ns2.meta"
+metadata_size = 16
+pi_64b_guard = true
+pi_type = 1
+direct_io = true
 )";
 
 ControllerConfig MustParse(std::string_view text) {
@@ -86,6 +99,12 @@ TEST(ConfigFile, FullFileSetsEveryField) {
   EXPECT_EQ(c.mpsmin, 0);
   EXPECT_EQ(c.mpsmax, 2);
   EXPECT_EQ(c.msix_vectors, 9);
+  EXPECT_EQ(c.state_file, "/tmp/test.state.json");
+  EXPECT_EQ(c.max_namespaces, 8u);
+  EXPECT_EQ(c.nvm_capacity, 2ull << 30);
+  EXPECT_EQ(c.firmware_slots, 5);
+  EXPECT_FALSE(c.firmware_slot1_read_only);
+  EXPECT_EQ(c.endurance_bytes, 1ull << 40);
   EXPECT_EQ(c.io_reactors, 3u);
   EXPECT_EQ(c.mode, ProcessingMode::kTimer);
   EXPECT_EQ(c.timer_period_us, 100u);
@@ -94,6 +113,18 @@ TEST(ConfigFile, FullFileSetsEveryField) {
   EXPECT_EQ(c.namespaces[0].size_bytes, 512ull << 20);
   EXPECT_EQ(c.namespaces[0].lba_size, 4096u);
   EXPECT_EQ(c.namespaces[0].backend, BackendKind::kNull);
+  EXPECT_EQ(c.namespaces[0].metadata_size, 8u);
+  EXPECT_TRUE(c.namespaces[0].extended_lba);
+  EXPECT_EQ(c.namespaces[0].pi_type, 2);
+  EXPECT_TRUE(c.namespaces[0].pi_first);
+  EXPECT_FALSE(c.namespaces[0].pi_64b_guard);
+  EXPECT_FALSE(c.namespaces[0].direct_io);
+  EXPECT_EQ(c.namespaces[1].metadata_size, 16u);
+  EXPECT_TRUE(c.namespaces[1].pi_64b_guard);
+  EXPECT_EQ(c.namespaces[1].pi_type, 1);
+  EXPECT_FALSE(c.namespaces[1].pi_first);
+  EXPECT_FALSE(c.namespaces[1].extended_lba);
+  EXPECT_TRUE(c.namespaces[1].direct_io);
   EXPECT_EQ(c.namespaces[1].size_bytes, 1048576u);
   EXPECT_EQ(c.namespaces[1].lba_size, 512u);  // default
   EXPECT_EQ(c.namespaces[1].backend, BackendKind::kFile);
@@ -229,8 +260,8 @@ TEST(ConfigFileErrors, ValidateRulesAreReportedAtTheKey) {
               HasSubstr("test.toml:3:12: namespace[1].lba_size: lba_size 520 (must be 512 or "
                         "4096)"));
   EXPECT_THAT(ErrorOf("[[namespace]]\nsize = 1000\n"),
-              HasSubstr("test.toml:2:8: namespace[1].size: size 1000 is not a non-zero multiple "
-                        "of 512"));
+              HasSubstr("test.toml:2:8: namespace[1].size: size_bytes 1000 is not a non-zero "
+                        "multiple of lba_size 512"));
   EXPECT_THAT(ErrorOf("[[namespace]]\nmetadata_size = 7\n"),
               HasSubstr("test.toml:2:17: namespace[1].metadata_size: metadata_size 7"));
   EXPECT_THAT(ErrorOf("[controller]\nmpsmin = 3\nmpsmax = 2\n"),

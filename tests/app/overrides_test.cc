@@ -117,7 +117,8 @@ TEST(BuildConfig, ValidateRunsAfterOverrides) {
   auto r = BuildConfig(o);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.error().message, HasSubstr("invalid configuration (command-line options)"));
-  EXPECT_THAT(r.error().message, HasSubstr("size 1000 is not a non-zero multiple of 512"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("size_bytes 1000 is not a non-zero multiple of lba_size 512"));
 }
 
 class BuildConfigWithFile : public ::testing::Test {

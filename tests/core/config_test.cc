@@ -85,7 +85,7 @@ TEST(ConfigTest, MpsminMpsmax) {
 }
 
 TEST(ConfigTest, Timeout) {
-  ExpectInvalid(With([](auto& c) { c.timeout_500ms = 0; }), {"timeout"});
+  ExpectInvalid(With([](auto& c) { c.timeout_500ms = 0; }), {"timeout_500ms", "0"});
   ExpectValid(With([](auto& c) { c.timeout_500ms = 1; }));
   ExpectValid(With([](auto& c) { c.timeout_500ms = 255; }));
 }
@@ -127,6 +127,69 @@ TEST(ConfigTest, TimerModeNeedsNonZeroPeriodAndBudget) {
       c.entries_per_tick = 0;
     }));
   }
+}
+
+TEST(ConfigTest, TimerPeriodAndBudgetHaveUpperBounds) {
+  ExpectInvalid(With([](auto& c) { c.timer_period_us = 1'000'001; }),
+                {"timer_period_us", "1000001", "1000000"});
+  ExpectInvalid(With([](auto& c) {
+                  c.mode = ProcessingMode::kTimer;
+                  c.timer_period_us = 1'000'001;
+                }),
+                {"timer_period_us"});
+  ExpectValid(With([](auto& c) {
+    c.mode = ProcessingMode::kTimer;
+    c.timer_period_us = 1'000'000;
+  }));
+  ExpectInvalid(With([](auto& c) { c.entries_per_tick = 65537; }), {"entries_per_tick", "65537"});
+  ExpectValid(With([](auto& c) { c.entries_per_tick = 65536; }));
+}
+
+TEST(ConfigTest, MaxNamespaces) {
+  ExpectInvalid(With([](auto& c) { c.max_namespaces = 1025; }), {"max_namespaces", "1025"});
+  ExpectInvalid(With([](auto& c) {
+                  c.namespaces.assign(3, NamespaceConfig{});
+                  c.max_namespaces = 2;
+                }),
+                {"max_namespaces", "2", "3"});
+  ExpectValid(With([](auto& c) { c.max_namespaces = 1024; }));
+  ExpectValid(With([](auto& c) { c.max_namespaces = 0; }));  // = the namespaces configured
+}
+
+TEST(ConfigTest, NvmCapacityHoldsTheConfiguredNamespaces) {
+  ExpectInvalid(With([](auto& c) { c.nvm_capacity = (1ull << 30) - 512; }),
+                {"nvm_capacity", "1073741312"});
+  ExpectValid(With([](auto& c) { c.nvm_capacity = 1ull << 30; }));
+  ExpectValid(With([](auto& c) { c.nvm_capacity = 0; }));  // = the configured total
+}
+
+TEST(ConfigTest, FirmwareSlots) {
+  ExpectInvalid(With([](auto& c) { c.firmware_slots = 0; }), {"firmware_slots", "0"});
+  ExpectInvalid(With([](auto& c) { c.firmware_slots = 8; }), {"firmware_slots", "8"});
+  ExpectValid(With([](auto& c) { c.firmware_slots = 7; }));
+}
+
+TEST(ConfigTest, StateFileMustNameAFile) {
+  ExpectInvalid(With([](auto& c) { c.state_file = "/var/lib/nvemu/"; }), {"state_file"});
+  ExpectValid(With([](auto& c) { c.state_file = "none"; }));
+  ExpectValid(With([](auto& c) { c.state_file = "/var/lib/nvemu/ctrl.state.json"; }));
+}
+
+TEST(ConfigTest, ProtectionFieldsNeedWhatTheyDescribe) {
+  ExpectInvalid(With([](auto& c) { c.namespaces[0].pi_first = true; }), {"pi_first", "pi_type"});
+  ExpectInvalid(With([](auto& c) { c.namespaces[0].extended_lba = true; }),
+                {"extended_lba", "metadata_size"});
+  ExpectInvalid(With([](auto& c) { c.namespaces[0].direct_io = true; }), {"direct_io", "file"});
+  ExpectValid(With([](auto& c) {
+    c.namespaces[0].metadata_size = 8;
+    c.namespaces[0].extended_lba = true;
+    c.namespaces[0].pi_type = 1;
+    c.namespaces[0].pi_first = true;
+  }));
+  ExpectValid(With([](auto& c) {
+    c.namespaces[0].backend = BackendKind::kFile;
+    c.namespaces[0].direct_io = true;
+  }));
 }
 
 TEST(ConfigTest, SerialLength) {
