@@ -75,6 +75,52 @@ TEST_F(AdminTest, SmartHealthCountsIoTimeAndTemperature) {
   EXPECT_EQ(Lo64(log.media_errors), 0u);
 }
 
+// Percentage Used from data written over the configured endurance; Warning / Critical Composite
+// Temperature Time from the time spent at or above WCTEMP / CCTEMP (ManualClock); Temperature
+// Sensor 1 = the composite; Controller Busy Time from the busy time the front end reports.
+TEST_F(AdminTest, SmartWearTemperatureTimesAndBusyTime) {
+  config().endurance_bytes = 1ull << 20;  // 1 MiB
+  Start();
+  nvme_id_ctrl id = IdCtrl();
+  ASSERT_EQ(id.wctemp, 343);
+  ASSERT_EQ(id.cctemp, 358);
+  auto log = Log<nvme_smart_log>(0x02);
+  EXPECT_EQ(log.percent_used, 0);
+  EXPECT_EQ(log.warning_temp_time, 0u);
+  EXPECT_EQ(log.critical_comp_time, 0u);
+  EXPECT_EQ(log.temp_sensor[0], log.temperature[0] | log.temperature[1] << 8);
+  DmaBuffer b = Alloc(64 * 1024);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(Io(op::kWrite, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
+  EXPECT_EQ(Log<nvme_smart_log>(0x02).percent_used, 25) << "256 KiB of 1 MiB";
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(Io(op::kWrite, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
+  EXPECT_EQ(Log<nvme_smart_log>(0x02).percent_used, 100);
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(Io(op::kWrite, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
+  EXPECT_EQ(Log<nvme_smart_log>(0x02).percent_used, 255) << "saturates at 255";
+
+  const uint64_t min = 60'000'000'000ull;
+  Health& h = ctrl().admin_state().health;
+  clock().Advance(10 * min);  // below WCTEMP: not counted
+  h.set_temperature(345, clock().NowNs());
+  clock().Advance(2 * min);
+  h.set_temperature(360, clock().NowNs());
+  clock().Advance(3 * min);
+  log = Log<nvme_smart_log>(0x02);  // still at 360: the current span counts too
+  EXPECT_EQ(log.warning_temp_time, 5u);
+  EXPECT_EQ(log.critical_comp_time, 3u);
+  EXPECT_EQ(log.temp_sensor[0], 360);
+  h.set_temperature(300, clock().NowNs());
+  clock().Advance(30 * min);
+  log = Log<nvme_smart_log>(0x02);
+  EXPECT_EQ(log.warning_temp_time, 5u);
+  EXPECT_EQ(log.critical_comp_time, 3u);
+
+  EXPECT_EQ(Lo64(log.ctrl_busy_time), 0u);
+  h.AddBusyNs(90 * 1'000'000'000ull);
+  EXPECT_EQ(Lo64(Log<nvme_smart_log>(0x02).ctrl_busy_time), 1u) << "minutes, rounded down";
+  h.AddBusyNs(30 * 1'000'000'000ull);
+  EXPECT_EQ(Lo64(Log<nvme_smart_log>(0x02).ctrl_busy_time), 2u);
+}
+
 TEST_F(AdminTest, ErrorInformationLogRecordsFailedCommands) {
   Start();
   std::vector<uint8_t> v;

@@ -145,6 +145,78 @@ TEST_F(PersistenceTest, NamespaceTableSurvivesARestart) {
   }
 }
 
+// Controller Busy Time, the composite temperature times and the data written behind Percentage
+// Used are lifetime values (NVMe Base 2.0, Figure 207): they survive a restart.
+TEST_F(PersistenceTest, SmartBusyTemperatureTimesAndWearSurviveARestart) {
+  config().endurance_bytes = 1ull << 20;
+  Start();
+  DmaBuffer b = Alloc(64 * 1024);
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(Io(op::kWrite, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
+  const uint64_t min = 60'000'000'000ull;
+  Health& h = ctrl().admin_state().health;
+  h.AddBusyNs(2 * min + 1);
+  h.set_temperature(360, clock().NowNs());
+  clock().Advance(4 * min);
+  h.set_temperature(350, clock().NowNs());
+  clock().Advance(1 * min);
+  ASSERT_TRUE(drv().Shutdown().ok());
+  Restart();
+  auto log = Log<nvme_smart_log>(0x02);
+  EXPECT_EQ(log.percent_used, 50);
+  EXPECT_EQ(Lo64(log.ctrl_busy_time), 2u);
+  EXPECT_EQ(log.warning_temp_time, 5u);
+  EXPECT_EQ(log.critical_comp_time, 4u);
+  EXPECT_EQ(log.temp_sensor[0], Health::kDefaultTemperature) << "the model starts cool again";
+  clock().Advance(10 * min);
+  log = Log<nvme_smart_log>(0x02);
+  EXPECT_EQ(log.warning_temp_time, 5u) << "not counted at 313 K";
+}
+
+// Namespace Attachment is per controller and part of the namespace table: a detached configured
+// namespace and a created namespace attached to this controller survive a restart.
+TEST_F(PersistenceTest, NamespaceAttachmentSurvivesARestart) {
+  Start();
+  const uint16_t cntlid = IdCtrl().cntlid;
+  DmaBuffer b = Alloc(4096);
+  nvme_id_ns create{};
+  create.nsze = create.ncap = 1024;
+  std::memcpy(b.ptr, &create, sizeof(create));
+  ASSERT_EQ(Code(Admin(Cmd(op::kNsMgmt, 0, 0), &b, 4096)), st::kSuccess);
+  nvme_ctrl_list list{};
+  list.num = 1;
+  list.identifier[0] = cntlid;
+  std::memcpy(b.ptr, &list, sizeof(list));
+  ASSERT_EQ(Status(Cmd(op::kNsAttach, 2, 0), &b, 4096), st::kSuccess);
+  ASSERT_EQ(Status(Cmd(op::kNsAttach, 1, 1), &b, 4096), st::kSuccess);  // detach NSID 1
+  Restart();
+  std::vector<uint8_t> v;
+  ASSERT_EQ(Identify(0x02, 0, &v), st::kSuccess);
+  auto active = As<nvme_ns_list>(v);
+  EXPECT_EQ(active.ns[0], 2u);
+  EXPECT_EQ(active.ns[1], 0u);
+  ASSERT_EQ(Identify(0x10, 0, &v), st::kSuccess);
+  auto allocated = As<nvme_ns_list>(v);
+  EXPECT_EQ(allocated.ns[0], 1u);
+  EXPECT_EQ(allocated.ns[1], 2u);
+  ASSERT_EQ(Identify(0x12, 1, &v), st::kSuccess);
+  EXPECT_EQ(As<nvme_ctrl_list>(v).num, 0u) << "NSID 1 attached to no controller";
+  ASSERT_EQ(Identify(0x12, 2, &v), st::kSuccess);
+  auto ctrls = As<nvme_ctrl_list>(v);
+  EXPECT_EQ(ctrls.num, 1u);
+  EXPECT_EQ(ctrls.identifier[0], cntlid);
+  b = Alloc(4096);
+  EXPECT_EQ(Io(op::kRead, 1, 0, 1, &b, 512), st::kInvalidNamespace);
+  EXPECT_EQ(Io(op::kRead, 2, 0, 1, &b, 512), st::kSuccess);
+  // Attach NSID 1 again: both active after the next restart.
+  list.identifier[0] = cntlid;
+  std::memcpy(b.ptr, &list, sizeof(list));
+  ASSERT_EQ(Status(Cmd(op::kNsAttach, 1, 0), &b, 4096), st::kSuccess);
+  Restart();
+  ASSERT_EQ(Identify(0x02, 0, &v), st::kSuccess);
+  EXPECT_EQ(As<nvme_ns_list>(v).ns[0], 1u);
+  EXPECT_EQ(As<nvme_ns_list>(v).ns[1], 2u);
+}
+
 TEST_F(PersistenceTest, CorruptStateFileIsRefused) {
   Start();
   Stop();
