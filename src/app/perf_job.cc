@@ -6,13 +6,6 @@ namespace {
 constexpr uint8_t kOpWrite = 0x01;  // NVM Command Set 1.0, Figure 20
 constexpr uint8_t kOpRead = 0x02;
 
-uint64_t NextRandom(uint64_t& s) {  // xorshift64*
-  s ^= s >> 12;
-  s ^= s << 25;
-  s ^= s >> 27;
-  return s * 0x2545F4914F6CDD1Dull;
-}
-
 }  // namespace
 
 QueueJob::QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuffer& buffer)
@@ -21,24 +14,29 @@ QueueJob::QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuf
       buffer_(buffer),
       slot_of_cid_(queue.entries(), 0),
       submitted_ns_(spec.queue_depth, 0),
-      slot_is_read_(spec.queue_depth, 0),
-      next_seq_(spec.first_block),
-      rng_((spec.seed * 0x9E3779B97F4A7C15ull) | 1) {
+      slot_is_read_(spec.queue_depth, 0) {
   free_slots_.reserve(spec.queue_depth);
   for (uint32_t s = spec.queue_depth; s-- > 0;) free_slots_.push_back(static_cast<uint16_t>(s));
 }
 
-uint64_t QueueJob::NextBlock() {
+uint64_t AccessPattern::NextRandom() {
+  rng_ ^= rng_ >> 12;
+  rng_ ^= rng_ << 25;
+  rng_ ^= rng_ >> 27;
+  return rng_ * 0x2545F4914F6CDD1Dull;
+}
+
+uint64_t AccessPattern::NextBlock() {
   if (PatternRandom(spec_.pattern)) {
     return static_cast<uint64_t>(
-        (static_cast<unsigned __int128>(NextRandom(rng_)) * spec_.range_blocks) >> 64);
+        (static_cast<unsigned __int128>(NextRandom()) * spec_.range_blocks) >> 64);
   }
   const uint64_t b = next_seq_;
   if (++next_seq_ == spec_.range_blocks) next_seq_ = 0;
   return b;
 }
 
-bool QueueJob::NextIsRead() {
+bool AccessPattern::NextIsRead() {
   switch (spec_.pattern) {
     case PerfPattern::kRead:
     case PerfPattern::kRandRead:
@@ -47,7 +45,7 @@ bool QueueJob::NextIsRead() {
     case PerfPattern::kRandWrite:
       return false;
     case PerfPattern::kRandRw:
-      return NextRandom(rng_) % 100 < spec_.read_percent;
+      return NextRandom() % 100 < spec_.read_percent;
   }
   return true;
 }
@@ -78,8 +76,8 @@ uint32_t QueueJob::Submit(uint64_t now_ns) {
   const uint32_t nlb = lbas_per_block - 1;  // 0's based
   while (!free_slots_.empty() && CanSubmit()) {
     const uint16_t slot = free_slots_.back();
-    const bool read = NextIsRead();
-    const uint64_t slba = NextBlock() * lbas_per_block;
+    const bool read = pattern_.NextIsRead();
+    const uint64_t slba = pattern_.NextBlock() * lbas_per_block;
     Sqe sqe{};
     sqe.opc = read ? kOpRead : kOpWrite;
     sqe.nsid = spec_.nsid;

@@ -34,6 +34,24 @@ struct JobSpec {
   uint64_t seed = 1;
 };
 
+// The offsets and the read/write mix of one queue's commands (fio's rw= and rwmixread=). Shared by
+// the in-process and the NVMe/TCP jobs, so --seed picks the same offsets whatever the transport.
+class AccessPattern {
+ public:
+  explicit AccessPattern(const JobSpec& spec)
+      : spec_(spec), next_seq_(spec.first_block), rng_((spec.seed * 0x9E3779B97F4A7C15ull) | 1) {}
+  // The next command's block (of spec.block bytes) within [0, spec.range_blocks).
+  uint64_t NextBlock();
+  bool NextIsRead();
+
+ private:
+  uint64_t NextRandom();  // xorshift64*
+
+  const JobSpec& spec_;
+  uint64_t next_seq_;
+  uint64_t rng_;
+};
+
 struct JobStats {
   uint64_t ios = 0;  // completions recorded
   uint64_t reads = 0;
@@ -65,11 +83,9 @@ class QueueJob {
 
  private:
   bool CanSubmit() const { return submitting_ && (spec_.ios == 0 || submitted_ < spec_.ios); }
-  uint64_t NextBlock();
-  bool NextIsRead();
-
   host::IoQueue& queue_;
   const JobSpec spec_;
+  AccessPattern pattern_{spec_};
   const host::DmaBuffer buffer_;
   std::vector<uint16_t> free_slots_;    // stack of idle slots
   std::vector<uint16_t> slot_of_cid_;   // CID -> slot
@@ -77,8 +93,6 @@ class QueueJob {
   std::vector<uint8_t> slot_is_read_;   // by slot
   bool submitting_ = true;
   uint64_t submitted_ = 0;
-  uint64_t next_seq_ = 0;
-  uint64_t rng_;
   uint64_t submit_failures_ = 0;
   JobStats stats_;
   std::atomic<uint64_t> completed_{0};

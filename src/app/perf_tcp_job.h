@@ -43,13 +43,12 @@ class TcpQueueJob {
 
  private:
   bool CanSubmit() const { return submitting_ && (spec_.ios == 0 || submitted_ < spec_.ios); }
-  uint64_t NextBlock();
-  bool NextIsRead();
   void Fail(const std::string& why);
 
   host::TcpQueue& queue_;
   const uint16_t qid_;
   const JobSpec spec_;
+  AccessPattern pattern_{spec_};
   std::vector<uint8_t> buffer_;         // queue_depth slots of `block` bytes
   std::vector<uint16_t> free_slots_;    // stack of idle slots
   std::vector<uint16_t> slot_of_cid_;   // CID -> slot
@@ -59,8 +58,6 @@ class TcpQueueJob {
   bool failed_ = false;
   std::string error_;
   uint64_t submitted_ = 0;
-  uint64_t next_seq_ = 0;
-  uint64_t rng_;
   JobStats stats_;
   std::atomic<uint64_t> completed_{0};
 };
