@@ -24,6 +24,17 @@ TEST(LogPrint, SmartShowsCountersAndWarnings) {
   EXPECT_NE(s.find("(temperature threshold)"), std::string::npos) << s;
   EXPECT_NE(s.find("321 K (48 C)"), std::string::npos) << s;
   EXPECT_NE(s.find("power_cycles               : 42"), std::string::npos) << s;
+  EXPECT_EQ(s.find("temperature_sensor_1"), std::string::npos) << "sensor not reported: " << s;
+  log.warning_temp_time = 7;
+  log.critical_comp_time = 2;
+  log.temp_sensor[0] = 360;
+  v = 5;
+  std::memcpy(log.ctrl_busy_time, &v, 8);
+  s = FormatSmartLog(log);
+  EXPECT_NE(s.find("controller_busy_time       : 5 min"), std::string::npos) << s;
+  EXPECT_NE(s.find("warning_temp_time          : 7 min"), std::string::npos) << s;
+  EXPECT_NE(s.find("critical_comp_temp_time    : 2 min"), std::string::npos) << s;
+  EXPECT_NE(s.find("temperature_sensor_1       : 360 K (87 C)"), std::string::npos) << s;
 }
 
 TEST(LogPrint, ErrorLogShowsStatusText) {

@@ -268,6 +268,55 @@ TEST(ConfigFileErrors, ValidateRulesAreReportedAtTheKey) {
               HasSubstr("test.toml:2:10: controller.mpsmin: mpsmin 3 / mpsmax 2 invalid"));
 }
 
+// The admin / persistence keys and the metadata / protection keys: each malformed value is
+// reported at its key, naming it.
+TEST(ConfigFileErrors, AdminAndProtectionKeys) {
+  EXPECT_THAT(ErrorOf("[controller]\nstate_file = 5\n"),
+              HasSubstr("test.toml:2:14: controller.state_file: expected a string"));
+  EXPECT_THAT(ErrorOf("[controller]\nmax_namespaces = 1025\n"),
+              HasSubstr("controller.max_namespaces: 1025 is outside 0..1024"));
+  EXPECT_THAT(ErrorOf("[controller]\nnvm_capacity = \"1G\"\n"),
+              HasSubstr("controller.nvm_capacity: size '1G': unit 'G' is ambiguous"));
+  EXPECT_THAT(ErrorOf("[controller]\nfirmware_slots = 0\n"),
+              HasSubstr("controller.firmware_slots: 0 is outside 1..7"));
+  EXPECT_THAT(ErrorOf("[controller]\nfirmware_slots = 8\n"),
+              HasSubstr("controller.firmware_slots: 8 is outside 1..7"));
+  EXPECT_THAT(ErrorOf("[controller]\nfirmware_slot1_read_only = \"yes\"\n"),
+              HasSubstr("controller.firmware_slot1_read_only: expected a boolean"));
+  EXPECT_THAT(ErrorOf("[controller]\nendurance_bytes = -1\n"),
+              HasSubstr("controller.endurance_bytes: size -1 is negative"));
+  EXPECT_THAT(ErrorOf("[engine]\ntimer_period_us = 1000001\n"),
+              HasSubstr("engine.timer_period_us: 1000001 is outside 1..1000000"));
+  EXPECT_THAT(ErrorOf("[engine]\nentries_per_tick = 0\n"),
+              HasSubstr("engine.entries_per_tick: 0 is outside 1..65536"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\npi_type = 4\n"),
+              HasSubstr("namespace[1].pi_type: 4 is outside 0..3"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\npi_first = 1\n"),
+              HasSubstr("namespace[1].pi_first: expected a boolean"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\nextended_lba = \"x\"\n"),
+              HasSubstr("namespace[1].extended_lba: expected a boolean"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\npi_64b_guard = 2\n"),
+              HasSubstr("namespace[1].pi_64b_guard: expected a boolean"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\ndirect_io = \"no\"\n"),
+              HasSubstr("namespace[1].direct_io: expected a boolean"));
+  // Cross-field rules of Validate(), at the key they name.
+  EXPECT_THAT(ErrorOf("[[namespace]]\npi_type = 1\n"),
+              HasSubstr("test.toml:2:11: namespace[1].pi_type: pi_type 1 needs metadata"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\nmetadata_size = 8\npi_first = true\n"),
+              HasSubstr("test.toml:3:12: namespace[1].pi_first: pi_first needs pi_type 1..3"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\nextended_lba = true\n"),
+              HasSubstr("namespace[1].extended_lba: extended_lba needs metadata"));
+  EXPECT_THAT(ErrorOf("[[namespace]]\ndirect_io = true\n"),
+              HasSubstr("namespace[1].direct_io: direct_io needs the file backend"));
+  EXPECT_THAT(ErrorOf("[controller]\nnvm_capacity = \"512MiB\"\n"),
+              HasSubstr("test.toml:2:16: controller.nvm_capacity: nvm_capacity 536870912 is "
+                        "below the 1073741824 bytes of the configured namespaces"));
+  EXPECT_THAT(ErrorOf("[controller]\nmax_namespaces = 1\n[[namespace]]\n[[namespace]]\n"),
+              HasSubstr("controller.max_namespaces: max_namespaces 1 is below the 2 namespaces"));
+  EXPECT_THAT(ErrorOf("[controller]\nstate_file = \"/tmp/dir/\"\n"),
+              HasSubstr("controller.state_file: state_file '/tmp/dir/' names a directory"));
+}
+
 TEST(ConfigFileErrors, PathsNeedTheFileBackend) {
   EXPECT_THAT(
       ErrorOf("[[namespace]]\ndata_path = \"x.img\"\n"),

@@ -41,6 +41,54 @@ TEST(Overrides, ControllerAndEngineValues) {
   EXPECT_EQ(c.dstrd, 2);
 }
 
+TEST(Overrides, AdminPersistenceAndTimerValues) {
+  ConfigOverrides o;
+  o.state_file = "x.state.json";
+  o.max_namespaces = 9;
+  o.nvm_capacity = 4ull << 30;
+  o.firmware_slots = 2;
+  o.firmware_slot1_read_only = false;
+  o.endurance_bytes = 5ull << 40;
+  o.timer_period_us = 250;
+  o.entries_per_tick = 7;
+  ControllerConfig c = Applied(o);
+  EXPECT_EQ(c.state_file, "x.state.json");
+  EXPECT_EQ(c.max_namespaces, 9u);
+  EXPECT_EQ(c.nvm_capacity, 4ull << 30);
+  EXPECT_EQ(c.firmware_slots, 2);
+  EXPECT_FALSE(c.firmware_slot1_read_only);
+  EXPECT_EQ(c.endurance_bytes, 5ull << 40);
+  EXPECT_EQ(c.timer_period_us, 250u);
+  EXPECT_EQ(c.entries_per_tick, 7u);
+}
+
+TEST(Overrides, ProtectionOptionsApplyToEveryNamespace) {
+  ConfigOverrides o;
+  o.namespaces = 2;
+  o.metadata_size = 8;
+  o.extended_lba = true;
+  o.pi_type = 3;
+  o.pi_first = true;
+  o.direct_io = true;
+  o.backend = BackendKind::kFile;
+  ControllerConfig c = Applied(o);
+  ASSERT_EQ(c.namespaces.size(), 2u);
+  for (const NamespaceConfig& ns : c.namespaces) {
+    EXPECT_EQ(ns.metadata_size, 8u);
+    EXPECT_TRUE(ns.extended_lba);
+    EXPECT_EQ(ns.pi_type, 3);
+    EXPECT_TRUE(ns.pi_first);
+    EXPECT_FALSE(ns.pi_64b_guard);
+    EXPECT_TRUE(ns.direct_io);
+  }
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate().error().message;
+  o = {};
+  o.pi_type = 1;  // no metadata: Validate names the field
+  auto r = BuildConfig(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message, HasSubstr("pi_type 1 needs metadata"));
+}
+
 TEST(Overrides, NamespaceCountGrowsByCopyingTheLastOne) {
   ControllerConfig base;
   base.namespaces[0].size_bytes = 8 << 20;
