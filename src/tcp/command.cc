@@ -220,6 +220,10 @@ void Connection::OnAsyncComplete(AsyncSlot* async, Status st) {
     conn->FreeSlot(slot);  // the connection is closing: no response
     return;
   }
+  // Error Information log (NVMe Base 2.0, 5.16.1.2), as for commands completed inline.
+  if (!st.ok() && conn->queue_.controller() != nullptr) {
+    conn->queue_.controller()->controller().RecordError(slot->req, st);
+  }
   conn->Complete(slot, st);
   if (conn->state_ != ConnState::kClosed) conn->Flush();
   if (conn->state_ == ConnState::kDraining && conn->tx_head_ == nullptr && conn->inflight_ == 0) {
