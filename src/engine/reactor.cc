@@ -116,16 +116,38 @@ void Reactor::Wake() {
 // overflowing ones: IORING_FEAT_NODROP).
 constexpr unsigned kIoRingEntries = 256;
 
+bool Reactor::EnsureEventFd() {
+  if (event_fd_ < 0) event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return event_fd_ >= 0;
+}
+
+void Reactor::UseWakeFdIfPollersWait() {
+  if (wake_fd_.load(std::memory_order_relaxed) >= 0) return;
+  for (Poller* p : pollers_) {
+    if (p->WaitFd() < 0) continue;
+    if (!EnsureEventFd()) {
+      spdlog::error("reactor {}: eventfd: {}; sleeping on the futex", options_.name,
+                    std::strerror(errno));
+      return;
+    }
+    // Before `sleeping_` is announced (both seq_cst): a producer that sees the reactor asleep
+    // also sees this fd, so its Wake() writes the eventfd the sleep below waits on.
+    wake_fd_.store(event_fd_, std::memory_order_seq_cst);
+    return;
+  }
+}
+
 IoRing* Reactor::EnsureIoRing() {
   if (ring_ || ring_failed_) return ring_.get();
   if (!OnThread()) return nullptr;
-  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   int err = 0;
-  ring_ = IoRing::Create(kIoRingEntries, event_fd_, &err);
+  if (EnsureEventFd()) {
+    ring_ = IoRing::Create(kIoRingEntries, event_fd_, &err);
+  } else {
+    err = errno;
+  }
   if (!ring_) {
     ring_failed_ = true;
-    if (event_fd_ >= 0) ::close(event_fd_);
-    event_fd_ = -1;
     spdlog::warn("reactor {}: io_uring unavailable ({}); file I/O stays synchronous", options_.name,
                  std::strerror(err));
     return nullptr;
@@ -137,15 +159,20 @@ IoRing* Reactor::EnsureIoRing() {
   return ring_.get();
 }
 
-// Notify-mode sleep once the reactor has a ring: an eventfd that Wake() and the ring both signal.
+// Notify-mode sleep once the reactor has a ring or a poller with a wait fd: the eventfd that
+// Wake() and the ring signal, plus every poller's wait fd (socket readiness for NVMe/TCP).
 void Reactor::SleepOnEventFd(uint64_t timeout_ns) {
-  pollfd p{event_fd_, POLLIN, 0};
+  sleep_fds_.clear();
+  sleep_fds_.push_back(pollfd{event_fd_, POLLIN, 0});
+  for (Poller* p : pollers_) {
+    if (const int fd = p->WaitFd(); fd >= 0) sleep_fds_.push_back(pollfd{fd, POLLIN, 0});
+  }
   int timeout_ms = -1;
   if (timeout_ns != kWaitForever) {
     timeout_ms =
         static_cast<int>(std::min<uint64_t>((timeout_ns + 999'999) / 1'000'000, 1'000'000));
   }
-  ::poll(&p, 1, timeout_ms);
+  ::poll(sleep_fds_.data(), sleep_fds_.size(), timeout_ms);
   uint64_t v;
   while (::read(event_fd_, &v, sizeof(v)) > 0) {
   }
@@ -193,8 +220,10 @@ void Reactor::Run() {
   if (ring_) {
     // Asynchronous I/O still in flight completes here, on this thread, before the ring goes.
     ring_->WaitInflight();
-    wake_fd_.store(-1, std::memory_order_seq_cst);
     ring_.reset();
+  }
+  if (event_fd_ >= 0) {
+    wake_fd_.store(-1, std::memory_order_seq_cst);
     ::close(event_fd_);
     event_fd_ = -1;
   }
@@ -246,6 +275,7 @@ void Reactor::RunPollOrNotify() {
     // Announce the sleep, then look once more: a producer publishes work, then loads `sleeping_`
     // (both seq_cst); we store `sleeping_`, fence, then read its doorbells. One of the two sides
     // sees the other, so work published before the producer saw `sleeping_ == false` is found here.
+    UseWakeFdIfPollersWait();
     uint32_t seq = wake_seq_.load(std::memory_order_seq_cst);
     if (ring_) ring_->SetEventFdEnabled(true);  // a completion from now on wakes the sleep
     sleeping_.store(true, std::memory_order_seq_cst);
@@ -259,7 +289,7 @@ void Reactor::RunPollOrNotify() {
     Bump(sleeps_);
     if (wake_fd_.load(std::memory_order_relaxed) >= 0) {
       SleepOnEventFd(MinTimeoutNs());
-      ring_->SetEventFdEnabled(false);
+      if (ring_) ring_->SetEventFdEnabled(false);
     } else {
       FutexWait(wake_seq_, seq, MinTimeoutNs());
     }

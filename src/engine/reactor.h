@@ -24,6 +24,8 @@
 //             one period late is counted in late_ticks() and the schedule restarts from now.
 #pragma once
 
+#include <poll.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -47,6 +49,10 @@ class Poller {
   // Nanoseconds after which the poller wants Poll() again even if no new work is published (a
   // deferred interrupt), or kWaitForever. Asked on the reactor thread just before it sleeps.
   virtual uint64_t TimeoutNs() { return kWaitForever; }
+  // A file descriptor that becomes readable when the poller has new work (the NVMe/TCP poller's
+  // epoll set), or -1. A notify-mode reactor sleeps in poll(2) on these and on its own eventfd, so
+  // socket readiness, Post() and io_uring completions all wake it at once. Asked before each sleep.
+  virtual int WaitFd() { return -1; }
 };
 
 struct ReactorOptions {
@@ -117,6 +123,9 @@ class Reactor final : private IoRingHost {
 
  private:
   IoRing* EnsureIoRing() override;
+  bool EnsureEventFd();
+  // Notify mode, pollers with a wait fd: Wake() writes the eventfd from now on (reactor thread).
+  void UseWakeFdIfPollersWait();
   void SleepOnEventFd(uint64_t timeout_ns);
   void Run();
   void RunTimer();
@@ -145,12 +154,14 @@ class Reactor final : private IoRingHost {
   std::atomic<bool> sleeping_{false};
   std::atomic<uint32_t> wake_seq_{0};  // futex word: bumped by Wake()
 
-  // io_uring (reactor thread only) and the eventfd it signals; wake_fd_ >= 0 once the notify-mode
-  // reactor sleeps on the eventfd instead of the futex.
+  // io_uring (reactor thread only) and the eventfd it and Wake() signal; wake_fd_ >= 0 once the
+  // notify-mode reactor sleeps in poll(2) on the eventfd (and its pollers' wait fds) instead of
+  // the futex: from the ring's creation or the first sleep with a poller that has a wait fd.
   std::unique_ptr<IoRing> ring_;
   bool ring_failed_ = false;
   int event_fd_ = -1;
   std::atomic<int> wake_fd_{-1};
+  std::vector<pollfd> sleep_fds_;  // reactor thread only: reused by SleepOnEventFd
 
   uint64_t sleep_overshoot_ns_ = 20'000;  // timer mode: learnt futex sleep overshoot
 

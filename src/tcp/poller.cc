@@ -13,7 +13,7 @@ namespace nvemu::tcp {
 namespace {
 
 constexpr int kMaxEvents = 64;
-constexpr int kMaxBlockMs = 100;
+constexpr uint64_t kMaxBlockNs = 100'000'000;
 constexpr uint64_t kTimerCheckNs = 10'000'000;  // keep-alive / drain deadlines: 10 ms resolution
 
 // Drains the eventfd that Kick() writes; the messages themselves run from the reactor's mailbox.
@@ -196,27 +196,29 @@ uint32_t TcpPoller::RunTimers(uint64_t now_ns) {
   return work;
 }
 
-int TcpPoller::BlockTimeoutMs() {
-  uint64_t now = core_.clock().NowNs();
-  uint64_t wait_ns = static_cast<uint64_t>(kMaxBlockMs) * 1'000'000;
+// The reactor sleeps on the epoll set (WaitFd) until a socket is ready, a message arrives, or the
+// nearest keep-alive / drain deadline (at most kMaxBlockNs, and not before the next timer check).
+uint64_t TcpPoller::TimeoutNs() {
+  if (draining_) return kTimerCheckNs;
+  const uint64_t now = core_.clock().NowNs();
+  uint64_t wait_ns = kMaxBlockNs;
   for (auto& [id, conn] : conns_) {
     uint64_t deadline = conn->queue().KeepAliveDeadlineNs();
     if (conn->state() == ConnState::kDraining) deadline = conn->drain_deadline_ns();
     if (deadline == 0) continue;
     wait_ns = std::min(wait_ns, deadline > now ? deadline - now : 0);
   }
-  return static_cast<int>(wait_ns / 1'000'000) + 1;
+  // RunTimers runs at most every kTimerCheckNs: waking earlier would only spin until then.
+  if (next_timer_check_ns_ > now) wait_ns = std::max(wait_ns, next_timer_check_ns_ - now);
+  return wait_ns;
 }
 
 uint32_t TcpPoller::Poll(uint32_t budget) {
   budget_ = budget;
   passes_.store(passes_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  int timeout = 0;
-  if (reactor_.mode() == ProcessingMode::kNotify && idle_passes_ > 0 && !draining_) {
-    timeout = BlockTimeoutMs();
-  }
+  // Never blocks: a notify-mode reactor sleeps on WaitFd() (the epoll set) between passes.
   epoll_event events[kMaxEvents];
-  int n = epoll_wait(epfd_.get(), events, kMaxEvents, timeout);
+  int n = epoll_wait(epfd_.get(), events, kMaxEvents, 0);
   uint32_t work = 0;
   for (int i = 0; i < n; ++i) {
     work += static_cast<EpollHandler*>(events[i].data.ptr)->OnEvents(events[i].events);
@@ -231,10 +233,6 @@ uint32_t TcpPoller::Poll(uint32_t budget) {
     next_timer_check_ns_ = now + kTimerCheckNs;
   }
   Reap();
-  idle_passes_ = work > 0 ? 0 : idle_passes_ + 1;
-  // After sleeping in epoll_wait report work, so that the reactor does not go on to sleep on its
-  // futex (which only Notify() wakes) but comes straight back here.
-  if (timeout > 0) return std::max<uint32_t>(work, 1);
   return work;
 }
 

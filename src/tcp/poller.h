@@ -4,11 +4,10 @@
 // input are revisited without waiting for epoll, keep-alive timers of admin queues and drain
 // deadlines are checked, and closed connections are destroyed at the end of the pass.
 //
-// Waiting: in poll and timer mode epoll_wait never blocks. In notify mode, once a pass finds no
-// work the next pass blocks in epoll_wait (bounded by the nearest timer and 100 ms) and then
-// reports work, so the reactor sleeps in the kernel until a socket, a timer or a message wakes it.
-// Messages reach a blocked poller through Post()/RunSync(), which write an eventfd that is part of
-// the epoll set; plain Reactor::Post() is served within 100 ms.
+// Waiting: epoll_wait never blocks. A notify-mode reactor with nothing to do sleeps in poll(2) on
+// the epoll set (WaitFd) and its own eventfd, bounded by the nearest keep-alive / drain deadline
+// (TimeoutNs, at most 100 ms), so a ready socket, Reactor::Post() / Notify() or an io_uring
+// completion wakes it at once. Post()/RunSync() here also write an eventfd in the epoll set.
 //
 // Threading: Poll() and everything the connections do run on the reactor thread. Post(), RunSync(),
 // Adopt(), RequestClose() and connection_count() are safe from any thread.
@@ -47,8 +46,10 @@ class TcpPoller final : public engine::Poller {
 
   // engine::Poller (reactor thread).
   uint32_t Poll(uint32_t budget) override;
+  uint64_t TimeoutNs() override;
+  int WaitFd() override { return epfd_.get(); }
 
-  // Any thread: runs `fn` on the reactor thread (and wakes it if it sleeps in epoll_wait).
+  // Any thread: runs `fn` on the reactor thread (and wakes it if it sleeps).
   void Post(std::function<void()> fn);
   // Any thread except the reactor's own: runs `fn` there and waits. Inline on the reactor thread.
   void RunSync(const std::function<void()>& fn);
@@ -82,7 +83,6 @@ class TcpPoller final : public engine::Poller {
 
  private:
   struct ConnHandler;
-  int BlockTimeoutMs();
   uint32_t RunTimers(uint64_t now_ns);
   void Reap();
 
@@ -99,7 +99,6 @@ class TcpPoller final : public engine::Poller {
   std::vector<uint64_t> closed_;  // connections to destroy at the end of the pass
   uint64_t next_id_ = 1;
   uint32_t budget_ = 64;  // PDUs per connection per pass (the reactor's poll budget)
-  uint32_t idle_passes_ = 0;
   uint64_t next_timer_check_ns_ = 0;
   bool draining_ = false;
 
