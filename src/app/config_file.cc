@@ -15,30 +15,6 @@
 #include "app/toml_fields.h"
 
 namespace nvemu::app {
-namespace {
-
-constexpr uintmax_t kMaxFileBytes = 1 << 20;  // a configuration file is small; refuse anything big
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec) return Error{fmt::format("{}: cannot open config file: {}", path, ec.message())};
-  if (std::filesystem::is_directory(status)) {
-    return Error{fmt::format("{}: cannot open config file: is a directory", path)};
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{fmt::format("{}: cannot open config file", path)};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Error{fmt::format("{}: read error", path)};
-  if (text.view().size() > kMaxFileBytes) {
-    return Error{fmt::format("{}: config file larger than {} bytes", path, kMaxFileBytes)};
-  }
-  return text.str();
-}
-
-}  // namespace
-
 Result<ControllerConfig> ParseConfig(std::string_view text, std::string_view source_name) {
   toml::table root;
   try {
@@ -54,7 +30,7 @@ Result<ControllerConfig> ParseConfig(std::string_view text, std::string_view sou
 }
 
 Result<ControllerConfig> LoadConfigFile(const std::string& path) {
-  auto text = ReadWholeFile(path);
+  auto text = ReadConfigFileText(path);
   if (!text.ok()) return text.error();
   return ParseConfig(*text, path);
 }

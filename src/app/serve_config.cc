@@ -15,8 +15,6 @@
 namespace nvemu::app {
 namespace {
 
-constexpr uintmax_t kMaxFileBytes = 1 << 20;
-
 struct Problem {
   toml::source_index line = 0;
   toml::source_index column = 0;
@@ -220,23 +218,6 @@ void ApplySubsystem(toml::table& tbl, size_t index, const ConfigOverrides& overr
   }
 }
 
-Result<std::string> ReadWholeFile(const std::string& path) {
-  std::error_code ec;
-  auto status = std::filesystem::status(path, ec);
-  if (ec) return Error{fmt::format("{}: cannot open config file: {}", path, ec.message())};
-  if (std::filesystem::is_directory(status)) {
-    return Error{fmt::format("{}: cannot open config file: is a directory", path)};
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{fmt::format("{}: cannot open config file", path)};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.view().size() > kMaxFileBytes) {
-    return Error{fmt::format("{}: config file larger than {} bytes", path, kMaxFileBytes)};
-  }
-  return text.str();
-}
-
 TargetConfig FromController(const ControllerConfig& c) {
   TargetConfig t;
   t.reactors = c.io_reactors;
@@ -318,7 +299,7 @@ Result<TargetConfig> BuildServeConfig(const ConfigOverrides& o) {
     if (!c.ok()) return c.error();
     return FromController(*c);
   }
-  auto text = ReadWholeFile(*o.config_file);
+  auto text = ReadConfigFileText(*o.config_file);
   if (!text.ok()) return text.error();
   return ParseServeConfig(*text, *o.config_file, o);
 }

@@ -2,9 +2,36 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "app/size_parse.h"
 
 namespace nvemu::app {
+
+namespace {
+constexpr uintmax_t kMaxFileBytes = 1 << 20;  // a configuration file is small; refuse anything big
+}  // namespace
+
+Result<std::string> ReadConfigFileText(const std::string& path) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec) return Error{fmt::format("{}: cannot open config file: {}", path, ec.message())};
+  if (std::filesystem::is_directory(status)) {
+    return Error{fmt::format("{}: cannot open config file: is a directory", path)};
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{fmt::format("{}: cannot open config file", path)};
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Error{fmt::format("{}: read error", path)};
+  if (text.view().size() > kMaxFileBytes) {
+    return Error{fmt::format("{}: config file larger than {} bytes", path, kMaxFileBytes)};
+  }
+  return text.str();
+}
+
 namespace {
 
 Error WrongType(const toml::node& node, std::string_view expected) {

@@ -17,6 +17,9 @@
 namespace nvemu::app {
 
 // "an integer", "a string", "a table", ... for messages.
+// The text of a TOML configuration file (at most 1 MiB); errors name the path.
+Result<std::string> ReadConfigFileText(const std::string& path);
+
 std::string_view TomlTypeName(toml::node_type type);
 
 // An integer in [min, max].
