@@ -15,17 +15,11 @@
 #include "app/toml_fields.h"
 
 namespace nvemu::app {
+
 Result<ControllerConfig> ParseConfig(std::string_view text, std::string_view source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    const auto& at = e.source().begin;
-    return Error{fmt::format("{}:{}:{}: TOML syntax error: {}", source_name, at.line, at.column,
-                             e.description())};
-  } catch (const std::exception& e) {
-    return Error{fmt::format("{}: cannot parse: {}", source_name, e.what())};
-  }
+  auto parsed = ParseTomlText(text, source_name);
+  if (!parsed.ok()) return parsed.error();
+  toml::table root = std::move(*parsed);
   return ApplySchema(root, source_name);
 }
 

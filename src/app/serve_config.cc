@@ -235,16 +235,9 @@ TargetConfig FromController(const ControllerConfig& c) {
 
 Result<TargetConfig> ParseServeConfig(std::string_view text, std::string_view source_name,
                                       const ConfigOverrides& overrides) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    const auto& at = e.source().begin;
-    return Error{fmt::format("{}:{}:{}: TOML syntax error: {}", source_name, at.line, at.column,
-                             e.description())};
-  } catch (const std::exception& e) {
-    return Error{fmt::format("{}: cannot parse: {}", source_name, e.what())};
-  }
+  auto parsed = ParseTomlText(text, source_name);
+  if (!parsed.ok()) return parsed.error();
+  toml::table root = std::move(*parsed);
   Problems p(source_name);
   // Take the serve-only tables out (by move: source positions stay); the rest is the shared schema.
   toml::table target_holder;

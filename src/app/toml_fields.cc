@@ -32,6 +32,20 @@ Result<std::string> ReadConfigFileText(const std::string& path) {
   return text.str();
 }
 
+Result<toml::table> ParseTomlText(std::string_view text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    return Error{fmt::format("{}:{}:{}: TOML syntax error: {}", source_name, at.line, at.column,
+                             e.description())};
+  } catch (const std::exception& e) {
+    return Error{fmt::format("{}: cannot parse: {}", source_name, e.what())};
+  }
+  return root;
+}
+
 namespace {
 
 Error WrongType(const toml::node& node, std::string_view expected) {

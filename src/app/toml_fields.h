@@ -20,6 +20,10 @@ namespace nvemu::app {
 // The text of a TOML configuration file (at most 1 MiB); errors name the path.
 Result<std::string> ReadConfigFileText(const std::string& path);
 
+// `text` parsed as TOML; a syntax error reads "<source_name>:<line>:<column>: TOML syntax error:
+// ...".
+Result<toml::table> ParseTomlText(std::string_view text, std::string_view source_name);
+
 std::string_view TomlTypeName(toml::node_type type);
 
 // An integer in [min, max].
