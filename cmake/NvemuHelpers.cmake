@@ -1,11 +1,12 @@
 # nvemu_add_library(NAME name SRCS ... DEPS ... [INTERNAL])
-#   A static module library `nvemu_<name>` with alias `nvemu::<name>`.
+#   A static module library `nvemu_<name>` (shared with NVEMU_SHARED_LIBS, see CMakeLists.txt) with
+#   alias `nvemu::<name>`.
 #   Installed and exported as `nvemu::<name>` and linked into the umbrella target `nvemu::nvemu`
 #   (see cmake/NvemuInstall.cmake), unless INTERNAL is given: INTERNAL libraries (test fakes,
 #   app-only code) are build-tree only, so an installed library must not link one.
 function(nvemu_add_library)
   cmake_parse_arguments(L "INTERNAL" "NAME" "SRCS;DEPS" ${ARGN})
-  add_library(nvemu_${L_NAME} STATIC ${L_SRCS})
+  add_library(nvemu_${L_NAME} ${NVEMU_LIBRARY_TYPE} ${L_SRCS})
   add_library(nvemu::${L_NAME} ALIAS nvemu_${L_NAME})
   target_include_directories(nvemu_${L_NAME}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
