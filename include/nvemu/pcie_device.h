@@ -36,7 +36,9 @@ class PcieDevice {
                                                     const Clock& clock);
 
   // PCI configuration space (4 KiB; conventional header + capabilities). `size` is 1, 2 or 4;
-  // accesses that cross a dword are split by the caller as a root complex would.
+  // accesses that cross a dword are split by the caller as a root complex would. A write that
+  // turns bus mastering off (Command.BME = 0, or a power state without DMA) returns once no reactor
+  // can still be fetching or posting: call it from a host thread, not from a device reactor.
   virtual uint32_t ConfigRead(uint16_t offset, unsigned size) = 0;
   virtual void ConfigWrite(uint16_t offset, unsigned size, uint32_t value) = 0;
 

@@ -136,14 +136,26 @@ uint32_t PcieDeviceImpl::ConfigRead(uint16_t offset, unsigned size) {
 }
 
 void PcieDeviceImpl::ConfigWrite(uint16_t offset, unsigned size, uint32_t value) {
-  std::lock_guard<std::mutex> lock(control_mu_);
-  bool could_dma = config_space_.BusMasterEnabled();
-  config_space_.Write(offset, size, value);
-  // Doorbells accepted while bus mastering was off (Command.BME = 0, or D3hot) are served once it
-  // is back: wake every reactor so a sleeping one fetches them.
-  if (!could_dma && config_space_.BusMasterEnabled()) {
+  bool could_dma, can_dma;
+  {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    could_dma = config_space_.BusMasterEnabled();
+    config_space_.Write(offset, size, value);
+    can_dma = config_space_.BusMasterEnabled();
+  }
+  if (!could_dma && can_dma) {
+    // Doorbells accepted while bus mastering was off (Command.BME = 0, or D3hot) are served once
+    // it is back: wake every reactor so a sleeping one fetches them.
     admin_reactor_->Notify();
     for (auto& r : io_reactors_) r->Notify();
+  } else if (could_dma && !can_dma) {
+    // Bus mastering turned off: once this write returns the function issues no more DMA (PCIe
+    // Base 7.5.1.1.3, Command register bit 2). A reactor in the middle of a poll pass may have
+    // read BME before the write; a round trip through each reactor's mailbox waits for that pass
+    // to end, and every later pass sees BME off. Without it, SQ entries the host places right
+    // after clearing BME could still be fetched.
+    admin_reactor_->RunSync([] {});
+    for (auto& r : io_reactors_) r->RunSync([] {});
   }
 }
 
