@@ -11,15 +11,19 @@
 // - Abort (NVMe Base 2.0, 5.1) of commands that may be anywhere: still in the SQ, in flight on the
 //   ring, or done. Only an unfetched one is aborted; for one already being processed the Abort
 //   completes with "not aborted" (Dword 0 bit 0 = 1) and the command completes once, normally.
+// - Fused Compare and Write on one queue against io_uring Writes of the same range on the other
+//   (same reactor, or another one): serializable outcomes only (NVMe Base 2.0, 3.4.2).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
 
 #include "conformance/fixture.h"
+#include "nvm/nvm_status.h"
 
 namespace nvemu::conformance {
 namespace {
@@ -44,11 +48,12 @@ class UringE2eTest : public ::testing::TestWithParam<ProcessingMode> {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  bool Start() {
+  // `reactors` 1: both queues on one reactor (one ring, many in flight); 2: a reactor each.
+  bool Start(uint32_t reactors = 1) {
     DriverOptions o;
     o.dma_bytes = 32ull << 20;
     o.controller.max_io_queues = kQueues;
-    o.controller.io_reactors = 1;  // both queues on one reactor: one ring, many in flight
+    o.controller.io_reactors = reactors;
     o.controller.mode = GetParam();
     o.controller.namespaces.clear();
     NamespaceConfig ns;
@@ -266,6 +271,110 @@ TEST_P(UringE2eTest, AbortOfCommandsInFlightOnTheRing) {
   EXPECT_EQ(q->Reap([](const Cqe&) {}), 0u);  // no late or duplicate completion
   ASSERT_TRUE(HasStatus(drv_->Admin(DeleteSqCmd(1)), sc::kSuccess));
   ASSERT_TRUE(HasStatus(drv_->Admin(DeleteCqCmd(1)), sc::kSuccess));
+}
+
+// Each round: 16 Writes of one 8-block range (each a unique uniform tag) on queue 1 and a fused
+// Compare (with the range's tag before the round) + Write (a new tag) on queue 2, rung together.
+// Writes complete through io_uring. Afterwards, with nothing in flight, the range must hold one
+// uniform tag, and the outcome must be serializable: if the pair succeeded, every Write of the
+// round that succeeded must come after it (one before it would have failed the Compare), so the
+// range cannot end with the pair's tag. A Write still in flight when the pair compared, landing
+// between its Compare and its Write, breaks exactly that. Statuses are checked, not counts.
+TEST_P(UringE2eTest, FusedPairsAgainstAsyncWritesFromAnotherQueue) {
+  for (uint32_t reactors : {1u, 2u}) {
+    drv_.reset();
+    ASSERT_TRUE(Start(reactors));
+    IoQueue* wq = drv_->io_queue(1);
+    IoQueue* pq = drv_->io_queue(2);
+    constexpr uint64_t kSlba = 2048;
+    constexpr uint32_t kNlb = 8;
+    constexpr size_t kBytes = size_t{kNlb} * kLba;
+    constexpr uint32_t kWrites = 16;
+    auto uniform = [](DmaBuffer& b, uint64_t tag) {
+      for (size_t i = 0; i < kBytes; i += 8) std::memcpy(b.ptr + i, &tag, 8);
+    };
+    std::vector<DmaBuffer> wbufs;
+    for (uint32_t i = 0; i < kWrites + 3; ++i) {
+      auto b = drv_->dma().Alloc(kBytes);
+      ASSERT_TRUE(b.ok());
+      wbufs.push_back(*b);
+    }
+    DmaBuffer& cmp = wbufs[kWrites];
+    DmaBuffer& pw = wbufs[kWrites + 1];
+    DmaBuffer& rd = wbufs[kWrites + 2];
+    uint64_t prev = 1;
+    uniform(cmp, prev);
+    ASSERT_TRUE(
+        HasStatus(wq->Execute(WriteCmd(1, kSlba, kNlb), kTimeout, &cmp, kBytes), sc::kSuccess));
+    int pairs_ok = 0;
+    for (uint64_t round = 1; round <= 40; ++round) {
+      std::map<uint16_t, uint64_t> wtag;
+      for (uint32_t i = 0; i < kWrites; ++i) {
+        const uint64_t tag = (round << 16) | (i + 2);
+        uniform(wbufs[i], tag);
+        auto cid = wq->Submit(WriteCmd(1, kSlba, kNlb), &wbufs[i], kBytes, 0, /*ring=*/false);
+        ASSERT_TRUE(cid.ok());
+        wtag[*cid] = tag;
+      }
+      const uint64_t pair_tag = (round << 16) | 1;
+      uniform(cmp, prev);
+      uniform(pw, pair_tag);
+      Sqe c = RwCmd(0x05, 1, kSlba, kNlb);
+      c.flags = 1;
+      Sqe w = WriteCmd(1, kSlba, kNlb);
+      w.flags = 2;
+      auto ccid = pq->Submit(c, &cmp, kBytes, 0, false);
+      auto wcid = pq->Submit(w, &pw, kBytes, 0, false);
+      ASSERT_TRUE(ccid.ok() && wcid.ok());
+      pq->Ring();
+      wq->Ring();
+      std::map<uint16_t, Status> wst, pst;
+      WaitUntil(
+          [&] {
+            wq->Reap([&](const Cqe& e) { EXPECT_TRUE(wst.emplace(e.cid, StatusOf(e)).second); });
+            pq->Reap([&](const Cqe& e) { EXPECT_TRUE(pst.emplace(e.cid, StatusOf(e)).second); });
+            return wst.size() == kWrites && pst.size() == 2;
+          },
+          kTimeout);
+      ASSERT_EQ(wst.size(), kWrites);
+      ASSERT_EQ(pst.size(), 2u);
+      std::set<uint64_t> landed;  // tags of Writes that succeeded
+      for (const auto& [cid, st] : wst) {
+        if (st == sc::kSuccess) {
+          landed.insert(wtag.at(cid));
+        } else {
+          EXPECT_EQ(st, nvm_sc::kCommandInterrupted) << st.ToString();
+        }
+      }
+      const Status cs = pst.at(*ccid), ws = pst.at(*wcid);
+      const bool pair_ok = cs == sc::kSuccess;
+      if (pair_ok) {
+        ++pairs_ok;
+        EXPECT_EQ(ws, sc::kSuccess);
+      } else {
+        EXPECT_TRUE(cs == nvm_sc::kCompareFailure || cs == nvm_sc::kCommandInterrupted)
+            << cs.ToString();
+        EXPECT_EQ(ws, sc::kAbortFailedFused) << ws.ToString();
+      }
+      ASSERT_TRUE(
+          HasStatus(wq->Execute(ReadCmd(1, kSlba, kNlb), kTimeout, &rd, kBytes), sc::kSuccess));
+      uint64_t now;
+      std::memcpy(&now, rd.ptr, 8);
+      for (size_t i = 0; i < kBytes; i += 8) {
+        ASSERT_EQ(std::memcmp(rd.ptr + i, &now, 8), 0) << "torn range in round " << round;
+      }
+      if (pair_ok && !landed.empty()) {
+        EXPECT_NE(now, pair_tag) << "round " << round
+                                 << ": a Write landed between the pair's Compare and Write";
+      }
+      const bool expected = landed.count(now) || (pair_ok && now == pair_tag) ||
+                            (landed.empty() && !pair_ok && now == prev);
+      EXPECT_TRUE(expected) << "round " << round << ": unexpected tag " << now;
+      prev = now;
+    }
+    std::printf("%u reactor(s): %d of 40 fused pairs succeeded\n", reactors, pairs_ok);
+    for (auto& b : wbufs) drv_->dma().Free(b);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, UringE2eTest,
