@@ -34,9 +34,10 @@ struct alignas(64) WriterSlot {
 WriterSlot g_slots[kSlots];
 std::atomic<size_t> g_slot_high{0};  // slots [0, high) were claimed at some point
 
-// The write epoch (bit 0 used) and the mutex that runs grace periods one at a time.
-std::atomic<uint32_t> g_epoch{0};
-std::mutex g_grace_mu;
+// The write epoch (bit 0 used; read by every write, written by grace periods only, so on a line
+// of its own) and the mutex that runs grace periods one at a time.
+alignas(64) std::atomic<uint32_t> g_epoch{0};
+alignas(64) std::mutex g_grace_mu;
 std::atomic<uint32_t> g_grace_waiting{0};
 
 bool RegisterMembarrier() {
