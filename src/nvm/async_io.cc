@@ -11,6 +11,8 @@ namespace {
 
 void OnDone(AsyncIo* io, IoStatus result) {
   auto* slot = static_cast<AsyncSlot*>(io->user);
+  // The write has landed (or failed): a fused pair waiting for it may go on (nvm/range_lock.h).
+  RangeLock::Exit(slot->gate);
   Status st;
   switch (slot->opc) {
     case kOpRead:

@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "nvemu/status.h"
+#include "nvm/range_lock.h"
 #include "spec/request.h"
 #include "storage/async_io.h"
 
@@ -40,6 +41,9 @@ struct AsyncSlot {
   uint32_t nlb = 0;
   uint64_t bytes = 0;
   uint8_t opc = 0;
+  // A Write's pass through its namespace's fused-pair gate (nvm/range_lock.h), released when the
+  // data has landed, before `complete`: fused Compare and Write waits for it meanwhile.
+  WriteTicket gate;
 };
 
 }  // namespace nvemu

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 
+#include "nvm/async_slot.h"
 #include "nvm/io_common.h"
 
 namespace nvemu {
@@ -42,15 +43,21 @@ constexpr std::array<bool, 256> MakeGatedTable() {
 constexpr std::array<bool, 256> kGatedBySqeRange = MakeGatedTable();
 
 // NVMe Base 2.0, 3.4.2: a write of a range a fused pair holds waits for the pair (or fails with
-// Command Interrupted, retryable). Invalid namespaces and ranges go straight to the handler, which
-// reports them.
+// Command Interrupted, retryable); a pair waits for writes that passed the gate before it, also
+// those still in flight on an io_uring. Invalid namespaces and ranges go straight to the handler,
+// which reports them.
 Status ExecuteGated(const IoContext& ctx, Request& req, IoHandler handler) {
   Namespace* ns = nvm::LookupNamespace(ctx, req.sqe.nsid);
   const nvm::LbaRange r = nvm::ParseRange(req.sqe);
   if (ns == nullptr || !ns->InRange(r.slba, r.nlb)) return handler(ctx, req);
   WriteScope scope;
   if (Status st = scope.Enter(ns->fused_lock(), r.slba, r.nlb); !st.ok()) return st;
-  return handler(ctx, req);
+  if (!scope.may_go_async()) req.async = nullptr;
+  Status st = handler(ctx, req);
+  // In flight (io_uring): the pair gate stays passed until the data has landed; the completion
+  // (nvm/async_io.cc, on this thread) releases it. It never runs inline, so this is in time.
+  if (req.in_flight) req.async->gate = scope.Release();
+  return st;
 }
 
 }  // namespace

@@ -155,12 +155,14 @@ TEST(FusedAtomic, CollidingWriteFromAnotherControllerLandsAfterThePair) {
   EXPECT_EQ(Read(h, 8, 8), want);
 }
 
-// Stress: reactor A runs compare-and-write "increments" (read the range; Compare it with what was
-// read, fused with a Write of a new uniform tag), reactor B plain Writes and Write Zeroes of the
+// Stress: reactor A runs compare-and-write "increments" (Compare the range with the tag written
+// last, fused with a Write of a new uniform tag), reactor B plain Writes and Write Zeroes of the
 // same range (transfers cut into 512-byte pieces, so a racing write would interleave block by
-// block). After every round the range must hold one uniform tag; every successful Compare saw a
-// uniform range (it equalled a snapshot), and the range after a successful pair, before B's next
-// write can be excluded, is checked by the round barrier.
+// block). After every round the range must hold one uniform tag, and a successful Compare implies
+// its Write succeeded. A takes its guess from an atomic that both publish after each completed
+// write, never by reading the range while B writes it: a plain Read racing a Write of the same
+// bytes is a data race on the RAM image that ThreadSanitizer reports (NVMe does not order that
+// Read against the Write), and the test must stay clean under -fsanitize=thread.
 TEST(FusedAtomic, StressFusedAgainstPlainWritesFromAnotherReactor) {
   constexpr uint32_t kNlb = 32;
   constexpr uint64_t kSlba = 64;
@@ -170,25 +172,26 @@ TEST(FusedAtomic, StressFusedAgainstPlainWritesFromAnotherReactor) {
   ASSERT_EQ(RunBuf(h, Rw(kWrite, kSlba, kNlb), Uniform(kNlb, 1)), sc::kSuccess);
   SecondController b(h);
   std::barrier sync(3);
-  std::atomic<int> pairs_ok{0}, torn_compares{0}, bad_status{0}, plain_writes{0}, interrupted{0};
+  std::atomic<int> pairs_ok{0}, bad_status{0}, plain_writes{0}, interrupted{0};
+  std::atomic<uint64_t> last_tag{1};  // the tag of the write completed last (a guess for A)
   std::atomic<bool> a_done{false};
   std::thread ta([&] {
     for (int round = 0; round < kRounds; ++round) {
       sync.arrive_and_wait();
       for (int i = 0; i < kOpsPerRound; ++i) {
-        MemChannel rd(kNlb * 512, 512);
-        if (h.Run(Rw(kRead, kSlba, kNlb), &rd, nullptr, 1) != sc::kSuccess) ++bad_status;
         MemChannel cmp(0, 512), wr(0, 512);
-        cmp.buf = rd.buf;
+        cmp.buf = Uniform(kNlb, last_tag.load(std::memory_order_acquire));
         const uint64_t tag = (uint64_t{1} << 32) | static_cast<uint64_t>(round * 1000 + i);
         wr.buf = Uniform(kNlb, tag);
         Status c = h.Run(Fused(Rw(kCompare, kSlba, kNlb), 1), &cmp, nullptr, 1);
         Status w = h.Run(Fused(Rw(kWrite, kSlba, kNlb), 2), &wr, nullptr, 1);
         if (c == sc::kSuccess) {
-          uint64_t seen;
-          if (!IsUniform(rd.buf, &seen)) ++torn_compares;  // equalled a torn range
-          if (w == sc::kSuccess) ++pairs_ok;
-          if (w != sc::kSuccess) ++bad_status;
+          if (w == sc::kSuccess) {
+            ++pairs_ok;
+            last_tag.store(tag, std::memory_order_release);
+          } else {
+            ++bad_status;
+          }
         } else if (c != nvm_sc::kCompareFailure && c != nvm_sc::kCommandInterrupted) {
           ++bad_status;
         } else if (w != sc::kAbortFailedFused) {
@@ -206,13 +209,16 @@ TEST(FusedAtomic, StressFusedAgainstPlainWritesFromAnotherReactor) {
       for (int i = 0; i == 0 || !a_done.load(std::memory_order_acquire); ++i) {
         Status st;
         do {
+          uint64_t tag = 0;
           if (i % 5 == 4) {
             st = b.Run(Rw(kWriteZeroes, kSlba, kNlb), nullptr);
           } else {
             MemChannel ch(0, 512);
-            ch.buf = Uniform(kNlb, (uint64_t{2} << 32) | static_cast<uint64_t>(round * 100000 + i));
+            tag = (uint64_t{2} << 32) | static_cast<uint64_t>(round * 100000 + i);
+            ch.buf = Uniform(kNlb, tag);
             st = b.Run(Rw(kWrite, kSlba, kNlb), &ch);
           }
+          if (st == sc::kSuccess) last_tag.store(tag, std::memory_order_release);
           if (st == nvm_sc::kCommandInterrupted) ++interrupted;
         } while (st == nvm_sc::kCommandInterrupted);
         if (st != sc::kSuccess) ++bad_status;
@@ -234,9 +240,6 @@ TEST(FusedAtomic, StressFusedAgainstPlainWritesFromAnotherReactor) {
   ta.join();
   tb.join();
   EXPECT_EQ(bad_status.load(), 0);
-  // A Compare that succeeded against a torn snapshot means a write interleaved with the read and
-  // then nothing changed until the Compare: impossible unless B wrote a torn range.
-  EXPECT_EQ(torn_compares.load(), 0);
   std::printf("fused pairs completed: %d of %d; plain writes %d, Command Interrupted %d\n",
               pairs_ok.load(), kRounds * kOpsPerRound, plain_writes.load(), interrupted.load());
 }

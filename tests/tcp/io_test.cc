@@ -1,6 +1,7 @@
 // End to end through the userspace initiator: read/write round trips on I/O queues with in-capsule
 // data and with R2T/H2CData (one and several R2Ts), C2HData, digests, SQ flow control disabled
-// (C2HData SUCCESS), several queues and hosts at once.
+// (C2HData SUCCESS), several queues and hosts at once, and end-to-end protection with extended
+// LBAs (NVMe/TCP carries metadata only interleaved with the data).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "nvm/nvm_status.h"
 #include "test_target.h"
 
 namespace nvemu::tcp::testing {
@@ -284,6 +286,71 @@ TEST(TcpIo, SeveralQueuesAndHostsAtOnce) {
                   .ok());
   EXPECT_EQ(a, b);
   EXPECT_TRUE(std::any_of(a.begin(), a.end(), [](uint8_t x) { return x != 0; }));
+}
+
+// A namespace of 512+8 extended LBAs with PI Type 1 (NVM Command Set 1.0, 5.2) over NVMe/TCP: a
+// Write with PRACT = 1 carries 512 bytes per block and the controller generates the PI; a Read
+// with PRACT = 0 returns 520 bytes per block with that PI (Reference Tag = the LBA, big-endian)
+// and checks it (PRCHK); writing blocks back with a corrupted data byte or a wrong Reference Tag
+// fails with Guard Check Error / Reference Tag Check Error, and nothing of that write lands.
+TEST(TcpIo, ProtectionInformationWithExtendedLbas) {
+  TargetConfig c = TestConfig();
+  NamespaceConfig& ns = c.subsystems[0].namespaces[0];
+  ns.size_bytes = 4ull << 20;
+  ns.metadata_size = 8;
+  ns.extended_lba = true;
+  ns.pi_type = 1;
+  Session s = Open(c);
+  ASSERT_NE(s.io, nullptr);
+  constexpr uint64_t kSlba = 100;
+  constexpr uint32_t kNlb = 4;
+  auto rw = [](uint8_t opc, bool pract, uint8_t prchk, uint32_t ilbrt, uint64_t slba) {
+    Sqe q = host::TcpDriver::ReadWriteSqe(opc, 1, slba, kNlb);
+    q.cdw12 |= (uint32_t{pract} << 29) | (uint32_t{prchk} << 26);
+    q.cdw14 = ilbrt;  // Initial Logical Block Reference Tag (Type 1: the SLBA's low 32 bits)
+    return q;
+  };
+  const auto data = Pattern(kNlb * 512, 7);
+  auto w = s.io->Execute(rw(kOpWrite, true, 0x7, kSlba, kSlba), data);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_TRUE(StatusOf(*w).ok()) << StatusOf(*w).ToString();
+  std::vector<uint8_t> ext(kNlb * 520);
+  auto r = s.io->Execute(rw(kOpRead, false, 0x7, kSlba, kSlba), {}, ext);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(StatusOf(*r).ok()) << StatusOf(*r).ToString();
+  for (uint32_t i = 0; i < kNlb; ++i) {
+    EXPECT_EQ(std::memcmp(&ext[i * 520], &data[i * 512], 512), 0) << "block " << i;
+    const uint8_t* pi = &ext[i * 520 + 512];
+    const uint32_t ref =
+        (uint32_t{pi[4]} << 24) | (uint32_t{pi[5]} << 16) | (uint32_t{pi[6]} << 8) | pi[7];
+    EXPECT_EQ(ref, kSlba + i) << "block " << i;
+  }
+  // PRACT = 1 on a Read strips the PI: 512 bytes per block.
+  std::vector<uint8_t> plain(kNlb * 512);
+  r = s.io->Execute(rw(kOpRead, true, 0x7, kSlba, kSlba), {}, plain);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(StatusOf(*r).ok()) << StatusOf(*r).ToString();
+  EXPECT_EQ(plain, data);
+  // The host's PI is checked on a Write (PRACT = 0).
+  std::vector<uint8_t> bad = ext;
+  bad[2 * 520 + 17] ^= 0x40;  // block 2's data no longer matches its Guard
+  w = s.io->Execute(rw(kOpWrite, false, 0x4, kSlba, kSlba), bad);
+  ASSERT_TRUE(w.ok());
+  EXPECT_TRUE(StatusOf(*w).same_code(nvm_sc::kGuardCheckError)) << StatusOf(*w).ToString();
+  // The blocks' tags say 100.., written at LBA 101: Reference Tag Check Error.
+  w = s.io->Execute(rw(kOpWrite, false, 0x1, kSlba + 1, kSlba + 1), ext);
+  ASSERT_TRUE(w.ok());
+  EXPECT_TRUE(StatusOf(*w).same_code(nvm_sc::kReferenceTagCheckError)) << StatusOf(*w).ToString();
+  // Type 1 with reference tag checking needs ILBRT = the SLBA's low 32 bits.
+  w = s.io->Execute(rw(kOpWrite, false, 0x1, kSlba + 1, kSlba), ext);
+  ASSERT_TRUE(w.ok());
+  EXPECT_TRUE(StatusOf(*w).same_code(nvm_sc::kInvalidProtectionInformation))
+      << StatusOf(*w).ToString();
+  std::vector<uint8_t> again(ext.size());
+  r = s.io->Execute(rw(kOpRead, false, 0x7, kSlba, kSlba), {}, again);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(StatusOf(*r).ok());
+  EXPECT_EQ(again, ext);
 }
 
 }  // namespace

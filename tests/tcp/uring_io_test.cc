@@ -1,11 +1,17 @@
 // NVMe/TCP end to end with a file-backed namespace on io_uring (io = "uring"): QD > 1 on several
 // connections with completions matched by CID whatever their order, the target's slot state
-// machine's "in-flight" state, and connection teardown (abrupt close, controller reset) with
-// commands in flight.
+// machine's "in-flight" state, connection teardown (abrupt close, controller reset) with
+// commands in flight, and I/O errors that io_uring reports: the status the host gets and the Error
+// Information log entry (NVMe Base 2.0, 5.16.1.2) of a command that failed asynchronously.
 #include <gtest/gtest.h>
+#include <nvme/types.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -134,6 +140,77 @@ TEST_F(TcpUringTest, TeardownWithCommandsInFlight) {
   ASSERT_TRUE(rd.ok()) << rd.error().message;
   EXPECT_TRUE(StatusOf(*rd).ok());
   EXPECT_EQ(back, b2[0]);  // queue 2's batch completed before its responses were sent
+}
+
+// Errors that come back through io_uring: the data image is truncated behind the target's back
+// (a read past its end is EIO: Unrecovered Read Error), and RLIMIT_FSIZE makes a write past the
+// limit fail with EFBIG (no dedicated mapping: Internal Error). Each failed command completes once
+// with that status and gets an Error Information log entry with its SQID, CID, status, NSID and
+// LBA, as an inline failure does.
+TEST_F(TcpUringTest, AsyncIoErrorsReachTheHostAndTheErrorLog) {
+  ASSERT_TRUE(driver_->ConnectIoQueue(1, 16).ok());
+  host::TcpQueue& q = *driver_->io_queue(1);
+  std::vector<uint8_t> data(kBlocks * 512, 0x5a);
+  auto w = q.Execute(host::TcpDriver::ReadWriteSqe(kOpWrite, 1, 0, kBlocks), data, {});
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_TRUE(StatusOf(*w).ok());
+  // The image now ends after the first 8 blocks; the namespace still claims 16 MiB.
+  ASSERT_EQ(::truncate((dir_ + "/ns1.img").c_str(), kBlocks * 512), 0);
+  std::vector<uint8_t> back(kBlocks * 512);
+  auto ok = q.Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 0, kBlocks), {}, back);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_TRUE(StatusOf(*ok).ok());
+  EXPECT_EQ(back, data);
+
+  const uint64_t kPastEof = 4 * kBlocks;
+  auto rd = q.Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, kPastEof, kBlocks), {}, back);
+  ASSERT_TRUE(rd.ok()) << rd.error().message;
+  const Status rst = StatusOf(*rd);
+  EXPECT_TRUE(rst.same_code(sc::kUnrecoveredReadError)) << rst.ToString();
+
+  auto log = driver_->GetLogPage(0x01, 2 * sizeof(nvme_error_log_page));
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  nvme_error_log_page e[2];
+  std::memcpy(e, log.value().data(), sizeof(e));
+  EXPECT_EQ(e[0].error_count, 1u);
+  EXPECT_EQ(e[0].sqid, 1u);
+  EXPECT_EQ(e[0].cmdid, rd->cid);
+  EXPECT_EQ(e[0].status_field, static_cast<uint16_t>(rst.field() << 1));
+  EXPECT_EQ(e[0].nsid, 1u);
+  EXPECT_EQ(e[0].lba, kPastEof);
+
+  // A write past RLIMIT_FSIZE (process-wide: restored right after).
+  struct sigaction ign {
+  }, old{};
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ign, &old), 0);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit lim = saved;
+  lim.rlim_cur = kBlocks * 512;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  auto wr = q.Execute(host::TcpDriver::ReadWriteSqe(kOpWrite, 1, kPastEof, kBlocks), data, {});
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+  ::sigaction(SIGXFSZ, &old, nullptr);
+  ASSERT_TRUE(wr.ok()) << wr.error().message;
+  const Status wst = StatusOf(*wr);
+  EXPECT_TRUE(wst.same_code(sc::kInternalError)) << wst.ToString();
+
+  log = driver_->GetLogPage(0x01, 2 * sizeof(nvme_error_log_page));
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  std::memcpy(e, log.value().data(), sizeof(e));
+  EXPECT_EQ(e[0].error_count, 2u);  // newest first
+  EXPECT_EQ(e[0].sqid, 1u);
+  EXPECT_EQ(e[0].cmdid, wr->cid);
+  EXPECT_EQ(e[0].status_field, static_cast<uint16_t>(wst.field() << 1));
+  EXPECT_EQ(e[0].lba, kPastEof);
+  EXPECT_EQ(e[1].error_count, 1u);
+  EXPECT_EQ(e[1].cmdid, rd->cid);
+
+  // The queue still works.
+  auto again = q.Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 0, kBlocks), {}, back);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(StatusOf(*again).ok());
 }
 
 }  // namespace
