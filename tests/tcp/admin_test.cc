@@ -2,10 +2,12 @@
 // later (deferred completions travel back to the admin connection), Abort of an outstanding AER,
 // the Host Identifier feature on fabrics (the Connect HOSTID), failed commands in the Error
 // Information log, the subsystem state a new association starts from (every reset or reconnect of
-// an NVMe/TCP host is a new controller), and FabricsController::QuiesceIo.
+// an NVMe/TCP host is a new controller), Supported Log Pages (00h) on an I/O controller, and
+// FabricsController::QuiesceIo.
 #include <gtest/gtest.h>
 #include <nvme/types.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -144,6 +146,30 @@ TEST(TcpAdmin, FailedCommandsAreInTheErrorLog) {
   EXPECT_EQ(e.error_count, 2u);
   EXPECT_EQ(e.sqid, 1u);
   EXPECT_EQ(e.lba, past_end);
+}
+
+// NVMe Base 2.0, 5.16.1.1 on an NVMe/TCP I/O controller: the same pages as on PCIe (the core's
+// dispatch table), each returned by Get Log Page; the Discovery log (70h) is not one of them.
+TEST(TcpAdmin, SupportedLogPagesOfAnIoController) {
+  auto t = StartTarget();
+  ASSERT_TRUE(t);
+  auto d = TcpDriver::ConnectAndEnable(DriverOptions(*t));
+  ASSERT_TRUE(d.ok());
+  std::vector<uint8_t> page, out;
+  ASSERT_TRUE(GetLogStatus(*d.value(), 0x00, 1024, &page).ok());
+  const std::vector<unsigned> lids = SupportedLids(page);
+  EXPECT_EQ(lids, (std::vector<unsigned>{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06}));
+  for (unsigned lid = 0; lid < 256; ++lid) {
+    const bool listed = std::find(lids.begin(), lids.end(), lid) != lids.end();
+    Status st = GetLogStatus(*d.value(), static_cast<uint8_t>(lid), 64, &out);
+    EXPECT_TRUE(listed ? st.ok() : st.same_code(sc::kInvalidLogPage))
+        << lid << ": " << st.ToString();
+  }
+  EXPECT_TRUE(GetLogStatus(*d.value(), 0x00, 64, &out, 0, 1u << 23).same_code(sc::kInvalidField));
+  auto id = d.value()->IdentifyController();
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id.value().lpa & (1u << 1), 1u << 1);  // log 05h, listed above
+  EXPECT_EQ(id.value().lpa & (1u << 5), 0u);
 }
 
 // A new association (what `nvme reset` and every reconnect of a Linux host make) starts from the

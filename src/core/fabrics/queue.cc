@@ -124,8 +124,7 @@ Status Queue::ExecuteAdmin(Request& req) {
     case kOpIdentify:
       return nvemu::sc::kInvalidField;  // a discovery controller has only CNS 01h
     case kOpGetLogPage:
-      if ((req.sqe.cdw10 & 0xff) != kLidDiscovery) return nvemu::sc::kInvalidLogPage;
-      return ExecuteDiscoveryLog(ctrl, req);
+      return ExecuteDiscoveryGetLogPage(ctrl, req);  // 00h and 70h only
     case kOpSetFeatures:
     case kOpGetFeatures:
     case kOpAsyncEventRequest:

@@ -89,8 +89,8 @@ Status SetKeepAliveTimer(FabricsController& ctrl, Request& req, uint16_t kas_100
 Status GetKeepAliveTimer(FabricsController& ctrl, Request& req);
 // Get Features Host Identifier: the Connect HOSTID (128-bit, EXHID must be 1).
 Status GetHostIdentifier(FabricsController& ctrl, Request& req);
-// Get Log Page 70h on a discovery controller.
-Status ExecuteDiscoveryLog(FabricsController& ctrl, Request& req);
+// Get Log Page on a discovery controller: 70h Discovery and 00h Supported Log Pages.
+Status ExecuteDiscoveryGetLogPage(FabricsController& ctrl, Request& req);
 // Identify Controller (CNS 01h) with the fabrics fields, Identify Namespace (CNS 00h) with NMIC.
 Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req);
 
