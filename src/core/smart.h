@@ -4,9 +4,9 @@
 // Counters: data units and commands read/written come from the I/O path's IoStats (lock-free
 // shards) plus the totals persisted by earlier runs; power-on hours from the Clock; power cycles,
 // unsafe shutdowns and the base totals from the state file; media errors from the completion path.
-// Controller Busy Time: the time the front ends report executing I/O commands (AddBusyNs; see
-// docs/admin.md for what each front end counts), in minutes. Percentage Used: data written over
-// the rated endurance (ControllerConfig::endurance_bytes), 255 at most. Warning / Critical
+// Controller Busy Time: the time at least one I/O command is outstanding, from the BusyClock every
+// front end's BusyTracker reports to (core/busy_time.h), in minutes. Percentage Used: data written
+// over the rated endurance (ControllerConfig::endurance_bytes), 255 at most. Warning / Critical
 // Composite Temperature Time: minutes the composite temperature spent at or above WCTEMP /
 // CCTEMP, accounted at every temperature change and when the page is read. All of these are
 // lifetime values kept in the state file.
@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "core/busy_time.h"
 #include "core/state_file.h"
 #include "nvm/io_stats.h"
 
@@ -53,10 +54,10 @@ class Health {
   uint16_t temperature() const { return temperature_.load(std::memory_order_relaxed); }
   // A new composite temperature from `now_ns` on (the time at the old one is accounted first).
   void set_temperature(uint16_t kelvin, uint64_t now_ns);
-  // Time a front end spent executing I/O commands (any thread; lock-free).
-  void AddBusyNs(uint64_t ns) { io_.AddBusyNs(ns); }
+  // Controller Busy Time source (any thread; lock-free).
+  BusyClock& busy() { return busy_; }
   // Minutes (Figure 207 units).
-  uint64_t busy_minutes() const;
+  uint64_t busy_minutes(uint64_t now_ns) const;
   uint32_t warning_temp_minutes(uint64_t now_ns) const;
   uint32_t critical_temp_minutes(uint64_t now_ns) const;
   // Percentage Used (Figure 207): data written / endurance, at most 255.
@@ -78,6 +79,7 @@ class Health {
 
  private:
   IoStats io_;
+  BusyClock busy_;
   IoTotals base_;  // from earlier runs
   uint64_t base_power_on_seconds_ = 0;
   uint64_t start_ns_ = 0;
