@@ -33,7 +33,7 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
       allocated_sqs_(config.max_io_queues),
       allocated_cqs_(config.max_io_queues),
       io_state_(cntlid, config.max_io_queues) {
-  admin_ = std::make_unique<AdminState>();
+  admin_ = std::make_unique<AdminState>(subsystem.health());
   io_ctx_.namespaces = &active_namespaces_;
   io_ctx_.stats = &admin_->health.io();
   io_ctx_.controller = &io_state_;
@@ -42,7 +42,10 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
     if (front_end_) front_end_->CompleteDeferred(0, cid, Status::Success(), dw0);
   });
   async_events_.SetObserver([this](const AsyncEvent& e) {
-    if (e.type == AsyncEventType::kError) admin_->errors.Record(ErrorLog::Entry{});
+    if (e.type == AsyncEventType::kError) {
+      admin_->errors.Record(ErrorLog::Entry{});
+      admin_->health.CountErrorEntry();
+    }
   });
   Subsystem::ControllerHooks hooks;
   hooks.table = &active_namespaces_;

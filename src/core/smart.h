@@ -15,7 +15,11 @@
 // set_temperature()/set_available_spare(); the controller compares them with the Temperature
 // Threshold feature (04h) and the spare threshold and posts SMART events.
 //
-// Threading: counters are atomics (any thread); Page() on the admin reactor.
+// One Health per NVM subsystem, shared by its controllers (core/subsystem.h): Restore() once at
+// power-on, Store() writes the absolute totals, so concurrent controllers never overwrite each
+// other's counts.
+//
+// Threading: counters are atomics (any thread); Page() on any admin reactor.
 #pragma once
 
 #include <nvme/types.h>
@@ -50,6 +54,12 @@ class Health {
 
   IoStats& io() { return io_; }
   void CountMediaError() { media_errors_.fetch_add(1, std::memory_order_relaxed); }
+  // An Error Information log entry was recorded by any controller (SMART Number of Error
+  // Information Log Entries: the subsystem's lifetime total).
+  void CountErrorEntry() { error_entries_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t error_entries() const {
+    return base_error_entries_ + error_entries_.load(std::memory_order_relaxed);
+  }
 
   uint16_t temperature() const { return temperature_.load(std::memory_order_relaxed); }
   // A new composite temperature from `now_ns` on (the time at the old one is accounted first).
@@ -71,9 +81,9 @@ class Health {
     return base_power_on_seconds_ + (now_ns - start_ns_) / 1'000'000'000ull;
   }
 
-  // Builds the log page. `over`/`under`: the composite temperature thresholds (feature 04h);
-  // `error_entries`: lifetime Error Information log entries.
-  nvme_smart_log Page(uint64_t now_ns, uint16_t over, uint16_t under, uint64_t error_entries) const;
+  // Builds the log page. `over`/`under`: the composite temperature thresholds (feature 04h) of the
+  // controller asking.
+  nvme_smart_log Page(uint64_t now_ns, uint16_t over, uint16_t under) const;
   // Critical Warning bits 0 (spare) and 1 (temperature).
   uint8_t CriticalWarning(uint16_t over, uint16_t under) const;
 
@@ -87,10 +97,12 @@ class Health {
   uint64_t unsafe_shutdowns_ = 0;
   uint64_t base_media_errors_ = 0;
   uint64_t base_busy_ns_ = 0;
+  uint64_t base_error_entries_ = 0;
   uint16_t wctemp_ = 0;
   uint16_t cctemp_ = 0;
   uint64_t endurance_bytes_ = 0;
   std::atomic<uint64_t> media_errors_{0};
+  std::atomic<uint64_t> error_entries_{0};
   // Composite temperature time accounting (set_temperature and the readers): nanoseconds at or
   // above WCTEMP / CCTEMP up to temp_since_ns_, then the current temperature since then.
   mutable std::mutex temp_mu_;

@@ -57,8 +57,7 @@ Status ErrorInformation(Controller& ctrl, Request&, Page* page) {
 Status SmartHealth(Controller& ctrl, Request& req, Page* page) {
   if (req.sqe.nsid != 0 && req.sqe.nsid != 0xffffffff) return InvalidFieldAt(req, 4);
   AdminState& a = ctrl.admin_state();
-  *page = Bytes(a.health.Page(ctrl.clock().NowNs(), a.features.temp_over, a.features.temp_under,
-                              a.errors.count()));
+  *page = Bytes(a.health.Page(ctrl.clock().NowNs(), a.features.temp_over, a.features.temp_under));
   return Status::Success();
 }
 
