@@ -140,21 +140,24 @@ Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& con
     st.clean_shutdown = false;
   });
   if (!r.ok()) return r.error();
-  sub->StartHealth(clock.NowNs(), config.endurance_bytes);  // after the power-cycle count
+  sub->StartHealth(clock.NowNs(), config);  // after the power-cycle count
   std::lock_guard<std::mutex> lock(sub->mu_);
   sub->SaveTableLocked();
   sub->PublishLocked();
   return sub;
 }
 
-void Subsystem::StartHealth(uint64_t now_ns, uint64_t endurance_bytes) {
+void Subsystem::StartHealth(uint64_t now_ns, const ControllerConfig& config) {
   std::call_once(health_once_, [&] {
     // Percentage Used: the configured endurance, else 1000 full writes of the NVM capacity.
+    uint64_t endurance_bytes = config.endurance_bytes;
     if (endurance_bytes == 0) {
       endurance_bytes = capacity_ > UINT64_MAX / 1000 ? UINT64_MAX : capacity_ * 1000;
     }
     health_.Configure(kWctemp, kCctemp, endurance_bytes);
     health_.Restore(state_->Snapshot(), now_ns);
+    health_.set_temperature(config.composite_temperature, now_ns);
+    health_.set_available_spare(config.available_spare);
   });
 }
 

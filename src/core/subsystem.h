@@ -106,10 +106,11 @@ class Subsystem {
 
   // SMART / Health of the subsystem (see the header comment). Any thread.
   Health& health() { return health_; }
-  // Restores it from the state file and configures Percentage Used (`endurance_bytes`, 0 = 1000 x
-  // the NVM capacity), once: Create() does, a subsystem built by hand does it at its first
-  // controller. Later calls do nothing.
-  void StartHealth(uint64_t now_ns, uint64_t endurance_bytes);
+  // Restores it from the state file, configures Percentage Used (ControllerConfig::endurance_bytes,
+  // 0 = 1000 x the NVM capacity) and sets the configured composite temperature and available
+  // spare, once: Create() does, a subsystem built by hand does it at its first controller. Later
+  // calls do nothing.
+  void StartHealth(uint64_t now_ns, const ControllerConfig& config);
 
   // Dynamic controller IDs (NVMe Base 2.0, 5.21.1 Connect: 0001h..FFEFh). 0 when exhausted.
   uint16_t AllocateCntlid();

@@ -16,7 +16,7 @@ void AdminStateInit(Controller& ctrl) {
   AdminState& a = ctrl.admin_state();
   PersistentState st = ctrl.subsystem().state().Snapshot();
   // SMART / Health is the subsystem's, started at its power-on (a subsystem built by hand: now).
-  ctrl.subsystem().StartHealth(ctrl.clock().NowNs(), ctrl.config().endurance_bytes);
+  ctrl.subsystem().StartHealth(ctrl.clock().NowNs(), ctrl.config());
   // This controller's Error Information entries continue the subsystem's lifetime count.
   a.errors.set_count(a.health.error_entries());
   for (const auto& [key, value] : st.saved_features) {
@@ -35,6 +35,9 @@ void AdminStateInit(Controller& ctrl) {
   fw.active = st.firmware_active;
   fw.next = st.firmware_next;
   ActivatePendingFirmware(ctrl);
+  // Applying feature 04h runs CheckHealth: a configured temperature beyond the threshold, or a
+  // spare below its threshold, is a condition from power-on, and its SMART event waits for the
+  // host's first Asynchronous Event Request.
   RestoreFeatures(ctrl);
 }
 
