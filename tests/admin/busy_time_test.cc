@@ -68,6 +68,8 @@ class TickingClock final : public Clock {
 class PcieBusyTimeTest : public AdminTest {
  protected:
   PcieBusyTimeTest() { options().clock = &ticking_; }
+  // The device reads its clock until it is powered off: before ticking_ goes.
+  ~PcieBusyTimeTest() override { Stop(); }
   uint64_t BusyMinutes() { return Lo64(Log<nvme_smart_log>(0x02).ctrl_busy_time); }
   TickingClock ticking_;
 };
