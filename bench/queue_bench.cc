@@ -45,7 +45,7 @@ class Rig {
     c.namespaces[0].size_bytes = ns_bytes;
     c.namespaces[0].lba_size = 4096;
     config_ = c;
-    subsystem_ = std::move(Subsystem::Create(config_).value());
+    subsystem_ = std::move(Subsystem::Create(config_, clock_).value());
     ctrl_ = std::make_unique<Controller>(config_, *subsystem_, 0, clock_);
     // Reads should copy real memory: write the LBAs the commands use (first 8 MiB, or all).
     std::vector<uint8_t> fill(1 << 20, 0x5a);

@@ -1,7 +1,7 @@
 // Controller and namespace parameters: the modern form of nvmeqemu's PCI/NVMe config files.
 //
-// Plain data; Validate() reports the first inconsistency. The app layer fills it from CLI options and a
-// TOML file; embedders fill it directly.
+// Plain data; Validate() reports the first inconsistency. The app layer fills it from CLI options
+// and a TOML file; embedders fill it directly.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,7 @@ struct NamespaceConfig {
   uint64_t size_bytes = 1ull << 30;  // namespace capacity in bytes (multiple of lba_size)
   uint32_t lba_size = 512;           // LBA data size: 512 or 4096
   uint32_t metadata_size = 0;        // metadata bytes per LBA (0, 8, 16 or 64): the metadata image
-  bool extended_lba = false;  // FLBAS bit 4: metadata travels at the end of each LBA's data
+  bool extended_lba = false;         // FLBAS bit 4: metadata travels at the end of each LBA's data
   uint8_t pi_type = 0;        // end-to-end protection: 0 none, 1..3 Type 1..3 (needs metadata)
   bool pi_first = false;      // DPS bit 3: PI in the first bytes of the metadata (else the last)
   bool pi_64b_guard = false;  // 64b Guard PI format (16 bytes of PI; metadata_size 16)
@@ -70,12 +70,20 @@ struct ControllerConfig {
   // State file (saved features, firmware slots, SMART counters, namespace table): "" = next to the
   // first file-backed namespace's data image ("<data image>.state.json"), "none" = no state file.
   std::string state_file;
-  uint32_t max_namespaces = 0;  // Identify NN, highest NSID (0 = the number of namespaces configured)
-  uint64_t nvm_capacity = 0;    // Identify TNVMCAP in bytes: the namespace pool (0 = configured total)
-  uint8_t firmware_slots = 3;   // Identify FRMW.NOFS: firmware slots (1..7)
+  // Identify NN, highest NSID (0 = the number of namespaces configured).
+  uint32_t max_namespaces = 0;
+  // Identify TNVMCAP in bytes: the namespace pool (0 = configured total).
+  uint64_t nvm_capacity = 0;
+  uint8_t firmware_slots = 3;            // Identify FRMW.NOFS: firmware slots (1..7)
   bool firmware_slot1_read_only = true;  // Identify FRMW bit 0
   // SMART Percentage Used reaches 100 after this many bytes written (0 = 1000 times TNVMCAP).
   uint64_t endurance_bytes = 0;
+  // SMART Composite Temperature in Kelvin (1..65535; WCTEMP is 343, CCTEMP 358) and Available Spare
+  // in percent (0..100; the threshold is 10) at power-on: model values, no thermal or wear model
+  // changes them. A value beyond the Temperature Threshold feature (04h) or below the spare
+  // threshold sets the Critical Warning bit and posts the SMART asynchronous event.
+  uint16_t composite_temperature = 313;
+  uint8_t available_spare = 100;
 
   Result<void> Validate() const;
 };
@@ -98,7 +106,7 @@ struct TargetConfig {
   // Identity and limits of every controller (MQES, MDTS, CAP.TO, model, firmware); `subnqn`,
   // `serial` and `namespaces` come from each SubsystemConfig instead.
   ControllerConfig controller;
-  uint32_t in_capsule_data = 8192;  // I/O queue in-capsule data bytes: IOCCSZ = (this + 64) / 16
+  uint32_t in_capsule_data = 8192;   // I/O queue in-capsule data bytes: IOCCSZ = (this + 64) / 16
   uint32_t maxh2cdata = 128 * 1024;  // ICResp MAXH2CDATA
   uint32_t max_r2t_bytes = 0;        // largest R2T (0 = the whole remaining transfer in one R2T)
   uint16_t kas_100ms = 1;            // Identify KAS: keep-alive timer granularity (100 ms units)

@@ -83,8 +83,8 @@ void AddLog(CLI::App& app, LogArgs& a) {
   CLI::App* log = app.add_subcommand(
       "log",
       "Start an in-process controller (or connect to an NVMe/TCP target with --tcp) and print its "
-      "log pages (error, SMART / health, firmware slots, changed namespaces, commands supported "
-      "and effects, device self-test)");
+      "log pages (supported log pages, error, SMART / health, firmware slots, changed namespaces, "
+      "commands supported and effects, device self-test)");
   log->fallthrough();
   AddConfigOptions(*log, a.overrides);
   AddTcpHostOptions(*log, a.tcp);

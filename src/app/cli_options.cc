@@ -150,6 +150,16 @@ void AddConfigOptions(CLI::App& app, ConfigOverrides& o) {
       ->check(SizeValidator())
       ->group(kConfigGroup);
   app.add_option_function<uint32_t>(
+         "--temperature", [&o](uint32_t k) { o.composite_temperature = static_cast<uint16_t>(k); },
+         "SMART Composite Temperature in Kelvin (default 313; WCTEMP 343, CCTEMP 358)")
+      ->check(CLI::Range(1u, 65535u))
+      ->group(kConfigGroup);
+  app.add_option_function<uint32_t>(
+         "--spare", [&o](uint32_t p) { o.available_spare = static_cast<uint8_t>(p); },
+         "SMART Available Spare in percent (default 100; threshold 10)")
+      ->check(CLI::Range(0u, 100u))
+      ->group(kConfigGroup);
+  app.add_option_function<uint32_t>(
          "--mdts", [&o](uint32_t n) { o.mdts = static_cast<uint8_t>(n); },
          "Maximum Data Transfer Size: 2^MDTS * 4 KiB, 0 = no limit")
       ->check(CLI::Range(0u, 15u))

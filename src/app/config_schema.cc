@@ -140,6 +140,9 @@ constexpr Field<C> kControllerFields[] = {
     {"firmware_slot1_read_only",
      [](const Node& n, C& c) { return SetBool(n, c.firmware_slot1_read_only); }},
     {"endurance_bytes", [](const Node& n, C& c) { return SetSize(n, c.endurance_bytes); }},
+    {"composite_temperature",
+     [](const Node& n, C& c) { return SetInt(n, 1, 65535, c.composite_temperature); }},
+    {"available_spare", [](const Node& n, C& c) { return SetInt(n, 0, 100, c.available_spare); }},
 };
 
 constexpr Field<C> kEngineFields[] = {

@@ -66,11 +66,22 @@ Result<std::string> CollectLogs(AdminPort& port, const std::vector<std::string>&
     return {};
   };
   unsigned slots = (port.id_ctrl().frmw >> 1) & 0x7;
-  Result<void> r = add("error", 0x01, 4096, false, [](const std::vector<uint8_t>& d) {
-    std::vector<nvme_error_log_page> entries(d.size() / sizeof(nvme_error_log_page));
-    std::memcpy(entries.data(), d.data(), entries.size() * sizeof(nvme_error_log_page));
-    return FormatErrorLog(entries);
-  });
+  Result<void> r =
+      add("supported", 0x00, sizeof(nvme_supported_log_pages), false,
+          [](const auto& d) { return FormatSupportedLogPages(As<nvme_supported_log_pages>(d)); });
+  // LID 00h is optional (older targets, e.g. the Linux nvmet of 6.1, lack it): with "all" its
+  // failure is reported in the output instead of failing the command.
+  if (!r.ok() && std::find(pages.begin(), pages.end(), "supported") == pages.end()) {
+    out += "Supported Log Pages Log (00h): " + r.error().message + "\n";
+    r = {};
+  }
+  if (r.ok()) {
+    r = add("error", 0x01, 4096, false, [](const std::vector<uint8_t>& d) {
+      std::vector<nvme_error_log_page> entries(d.size() / sizeof(nvme_error_log_page));
+      std::memcpy(entries.data(), d.data(), entries.size() * sizeof(nvme_error_log_page));
+      return FormatErrorLog(entries);
+    });
+  }
   if (r.ok()) {
     r = add("smart", 0x02, sizeof(nvme_smart_log), false,
             [](const auto& d) { return FormatSmartLog(As<nvme_smart_log>(d)); });

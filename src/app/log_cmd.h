@@ -20,8 +20,8 @@
 namespace nvemu::app {
 
 // The page names `--page` accepts, in print order; "all" selects every one.
-inline const std::vector<std::string> kLogPageNames = {"error",   "smart",     "fw", "changed",
-                                                       "effects", "self-test", "all"};
+inline const std::vector<std::string> kLogPageNames = {"supported", "error",   "smart",     "fw",
+                                                       "changed",   "effects", "self-test", "all"};
 
 // Reads the pages named in `pages` and formats them as text.
 Result<std::string> CollectLogs(const ControllerConfig& config,

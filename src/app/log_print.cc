@@ -131,6 +131,20 @@ std::string FormatChangedNamespaces(const nvme_ns_list& list) {
   return out;
 }
 
+// 00h (5.16.1.1): the LIDs with LSUPP set, with IOS and LIDSP when present.
+std::string FormatSupportedLogPages(const nvme_supported_log_pages& log) {
+  std::string out = "Supported Log Pages Log (00h)\n";
+  for (unsigned lid = 0; lid < 256; ++lid) {
+    const uint32_t e = log.lid_support[lid];
+    if ((e & 1) == 0) continue;
+    out += fmt::format("  {:#04x}", lid);
+    if (e & (1u << 1)) out += " IOS";
+    if (e >> 16) out += fmt::format(" LIDSP:{:#06x}", e >> 16);
+    out += "\n";
+  }
+  return out;
+}
+
 std::string FormatEffectsLog(const nvme_cmd_effects_log& log) {
   auto flags = [](uint32_t e) {
     std::string f;

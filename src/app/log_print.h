@@ -1,5 +1,5 @@
 // Text printers for the log pages `nvemu log` shows (NVMe Base 2.0, 5.16.1), in the spirit of
-// nvme-cli's error-log / smart-log / fw-log / effects-log / self-test-log.
+// nvme-cli's supported-log-pages / error-log / smart-log / fw-log / effects-log / self-test-log.
 #pragma once
 
 #include <nvme/types.h>
@@ -9,6 +9,7 @@
 
 namespace nvemu::app {
 
+std::string FormatSupportedLogPages(const nvme_supported_log_pages& log);
 std::string FormatErrorLog(const std::vector<nvme_error_log_page>& entries);
 std::string FormatSmartLog(const nvme_smart_log& log);
 std::string FormatFirmwareLog(const nvme_firmware_slot& log, unsigned slots);

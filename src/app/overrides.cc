@@ -59,6 +59,8 @@ Result<void> ApplyOverrides(const ConfigOverrides& o, ControllerConfig& config) 
   if (o.firmware_slots) config.firmware_slots = *o.firmware_slots;
   if (o.firmware_slot1_read_only) config.firmware_slot1_read_only = *o.firmware_slot1_read_only;
   if (o.endurance_bytes) config.endurance_bytes = *o.endurance_bytes;
+  if (o.composite_temperature) config.composite_temperature = *o.composite_temperature;
+  if (o.available_spare) config.available_spare = *o.available_spare;
   return {};
 }
 

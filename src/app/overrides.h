@@ -48,6 +48,8 @@ struct ConfigOverrides {
   std::optional<uint8_t> firmware_slots;
   std::optional<bool> firmware_slot1_read_only;
   std::optional<uint64_t> endurance_bytes;
+  std::optional<uint16_t> composite_temperature;
+  std::optional<uint8_t> available_spare;
 };
 
 // Applies `o` (except config_file) to `config`. Fails, naming the option, when an override cannot

@@ -58,6 +58,10 @@ Result<void> ControllerConfig::Validate() const {
   if (firmware_slots < 1 || firmware_slots > 7) {
     return fail(fmt::format("firmware_slots {} outside 1..7", firmware_slots));
   }
+  if (composite_temperature == 0) return fail("composite_temperature 0 K (must be 1..65535)");
+  if (available_spare > 100) {
+    return fail(fmt::format("available_spare {} outside 0..100", available_spare));
+  }
   for (size_t i = 0; i < namespaces.size(); ++i) {
     const NamespaceConfig& ns = namespaces[i];
     if (ns.lba_size != 512 && ns.lba_size != 4096) {

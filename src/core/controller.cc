@@ -11,15 +11,15 @@ namespace nvemu {
 
 uint64_t MakeCap(const ControllerConfig& c) {
   uint64_t cap = 0;
-  cap |= static_cast<uint64_t>(c.mqes & 0xffff);               // MQES
-  cap |= static_cast<uint64_t>(c.cqr ? 1 : 0) << 16;           // CQR
-  cap |= static_cast<uint64_t>(reg::kCapAmsWrrUrgent) << 17;   // AMS: WRR with urgent
-  cap |= static_cast<uint64_t>(c.timeout_500ms) << 24;         // TO
-  cap |= static_cast<uint64_t>(c.dstrd & 0xf) << 32;           // DSTRD
-  cap |= 1ull << 36;                                           // NSSRS
-  cap |= 1ull << 37;                                           // CSS: NVM command set
-  cap |= static_cast<uint64_t>(c.mpsmin & 0xf) << 48;          // MPSMIN
-  cap |= static_cast<uint64_t>(c.mpsmax & 0xf) << 52;          // MPSMAX
+  cap |= static_cast<uint64_t>(c.mqes & 0xffff);              // MQES
+  cap |= static_cast<uint64_t>(c.cqr ? 1 : 0) << 16;          // CQR
+  cap |= static_cast<uint64_t>(reg::kCapAmsWrrUrgent) << 17;  // AMS: WRR with urgent
+  cap |= static_cast<uint64_t>(c.timeout_500ms) << 24;        // TO
+  cap |= static_cast<uint64_t>(c.dstrd & 0xf) << 32;          // DSTRD
+  cap |= 1ull << 36;                                          // NSSRS
+  cap |= 1ull << 37;                                          // CSS: NVM command set
+  cap |= static_cast<uint64_t>(c.mpsmin & 0xf) << 48;         // MPSMIN
+  cap |= static_cast<uint64_t>(c.mpsmax & 0xf) << 52;         // MPSMAX
   return cap;
 }
 
@@ -33,7 +33,7 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
       allocated_sqs_(config.max_io_queues),
       allocated_cqs_(config.max_io_queues),
       io_state_(cntlid, config.max_io_queues) {
-  admin_ = std::make_unique<AdminState>();
+  admin_ = std::make_unique<AdminState>(subsystem.health());
   io_ctx_.namespaces = &active_namespaces_;
   io_ctx_.stats = &admin_->health.io();
   io_ctx_.controller = &io_state_;
@@ -42,7 +42,10 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
     if (front_end_) front_end_->CompleteDeferred(0, cid, Status::Success(), dw0);
   });
   async_events_.SetObserver([this](const AsyncEvent& e) {
-    if (e.type == AsyncEventType::kError) admin_->errors.Record(ErrorLog::Entry{});
+    if (e.type == AsyncEventType::kError) {
+      admin_->errors.Record(ErrorLog::Entry{});
+      admin_->health.CountErrorEntry();
+    }
   });
   Subsystem::ControllerHooks hooks;
   hooks.table = &active_namespaces_;
@@ -56,6 +59,8 @@ Controller::Controller(const ControllerConfig& config, Subsystem& subsystem, uin
     io_ctx_.max_transfer_bytes = (1ull << config_.mdts) << (12 + config_.mpsmin);
   }
 }
+
+BusyClock& Controller::io_busy() { return admin_->health.busy(); }
 
 Controller::~Controller() {
   subsystem_.RemoveController(cntlid_);
@@ -108,7 +113,8 @@ void Controller::OnCcWrite(uint32_t old_value) {
 const char* Controller::ValidateEnable() const {
   reg::Cap cap = regs_.cap();
   reg::Cc cc = regs_.cc();
-  if (cc.mps() < cap.mpsmin() || cc.mps() > cap.mpsmax()) return "CC.MPS outside CAP.MPSMIN..MPSMAX";
+  if (cc.mps() < cap.mpsmin() || cc.mps() > cap.mpsmax())
+    return "CC.MPS outside CAP.MPSMIN..MPSMAX";
   if (cc.css() != 0) return "CC.CSS selects an unsupported command set";
   if (cc.ams() != reg::kAmsRoundRobin && cc.ams() != reg::kAmsWrrUrgent) {
     return "CC.AMS selects an unsupported arbitration mechanism";
@@ -155,7 +161,7 @@ void Controller::ResetAdminState() {
   allocated_cqs_ = config_.max_io_queues;
   io_state_.set_volatile_write_cache(true);
   io_state_.ReleaseAllFused();  // queues are gone: no fused pair can complete
-  AdminStateOnReset(*this);  // features, AERs, firmware activation (admin/admin_state.cc)
+  AdminStateOnReset(*this);     // features, AERs, firmware activation (admin/admin_state.cc)
 }
 
 // Stops every queue through the front end and checks its contract (core/front_end.h): once
@@ -171,9 +177,9 @@ void Controller::StopQueues() {
 #endif
 }
 
-// 3.7.2 Controller Level Reset (CC.EN 1 -> 0): queues are deleted and outstanding commands completed
-// or aborted by the front end; CSTS.RDY clears once that is done. `keep_shutdown_status`: the same
-// CC write started a shutdown, which stays reported in CSTS.SHST (see OnCcWrite).
+// 3.7.2 Controller Level Reset (CC.EN 1 -> 0): queues are deleted and outstanding commands
+// completed or aborted by the front end; CSTS.RDY clears once that is done. `keep_shutdown_status`:
+// the same CC write started a shutdown, which stays reported in CSTS.SHST (see OnCcWrite).
 void Controller::Reset(bool keep_shutdown_status) {
   StopQueues();
   ResetAdminState();

@@ -1,8 +1,9 @@
 // Controller: the transport-free NVMe controller (NVMe Base 2.0, chapter 3): register state machine
-// (CC/CSTS lifecycle, 3.5 and 3.6), admin command execution, features, and the namespaces it serves.
+// (CC/CSTS lifecycle, 3.5 and 3.6), admin command execution, features, and the namespaces it
+// serves.
 //
-// Front ends (pcie/, later tcp/) own queues and data movement; they feed commands in as Requests and
-// receive Status/dw0 back. Threading:
+// Front ends (pcie/, later tcp/) own queues and data movement; they feed commands in as Requests
+// and receive Status/dw0 back. Threading:
 //   - ReadRegister/WriteRegister: control path; callers serialize them (PcieDevice holds a mutex).
 //     CC edges call the FrontEnd synchronously, so RDY is set before WriteRegister returns.
 //   - ExecuteAdmin: the admin reactor only.
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/async_events.h"
+#include "core/busy_time.h"
 #include "core/front_end.h"
 #include "core/registers.h"
 #include "core/subsystem.h"
@@ -132,6 +134,8 @@ class Controller {
   // Admin command set state (core/admin/admin_state.h): error log, SMART, features, firmware,
   // self-test. Admin reactor, except where that header says otherwise.
   AdminState& admin_state() { return *admin_; }
+  // SMART Controller Busy Time: the clock every front end's BusyTracker reports to (any thread).
+  BusyClock& io_busy();
   // The front end's completion path calls this for every command that completed with an error
   // (Error Information log, NVMe Base 2.0, 5.16.1.2; SMART media errors). Any reactor.
   void RecordError(const Request& req, Status status);

@@ -30,6 +30,7 @@ void Health::Restore(const PersistentState& st, uint64_t now_ns) {
   unsafe_shutdowns_ = st.unsafe_shutdowns;
   base_media_errors_ = st.media_errors;
   base_busy_ns_ = st.busy_ns;
+  base_error_entries_ = st.error_log_entries;
   std::lock_guard<std::mutex> lock(temp_mu_);
   warning_ns_ = st.warning_temp_ns;
   critical_ns_ = st.critical_temp_ns;
@@ -44,7 +45,8 @@ void Health::Store(PersistentState* st, uint64_t now_ns) const {
   st->write_commands = base_.write_commands + t.write_commands;
   st->power_on_seconds = power_on_seconds(now_ns);
   st->media_errors = base_media_errors_ + media_errors_.load(std::memory_order_relaxed);
-  st->busy_ns = base_busy_ns_ + t.busy_ns;
+  st->busy_ns = base_busy_ns_ + busy_.BusyNs(now_ns);
+  st->error_log_entries = error_entries();
   uint64_t warning = 0, critical = 0;
   TemperatureTimes(now_ns, &warning, &critical);
   st->warning_temp_ns = warning;
@@ -69,8 +71,8 @@ void Health::set_temperature(uint16_t kelvin, uint64_t now_ns) {
   temperature_.store(kelvin, std::memory_order_relaxed);
 }
 
-uint64_t Health::busy_minutes() const {
-  return (base_busy_ns_ + io_.Sum().busy_ns) / 60'000'000'000ull;
+uint64_t Health::busy_minutes(uint64_t now_ns) const {
+  return (base_busy_ns_ + busy_.BusyNs(now_ns)) / 60'000'000'000ull;
 }
 
 uint32_t Health::warning_temp_minutes(uint64_t now_ns) const {
@@ -102,8 +104,7 @@ uint8_t Health::CriticalWarning(uint16_t over, uint16_t under) const {
   return w;
 }
 
-nvme_smart_log Health::Page(uint64_t now_ns, uint16_t over, uint16_t under,
-                            uint64_t error_entries) const {
+nvme_smart_log Health::Page(uint64_t now_ns, uint16_t over, uint16_t under) const {
   nvme_smart_log log{};
   IoTotals t = io_.Sum();
   log.critical_warning = CriticalWarning(over, under);
@@ -120,8 +121,8 @@ nvme_smart_log Health::Page(uint64_t now_ns, uint16_t over, uint16_t under,
   Put128(log.power_on_hours, power_on_seconds(now_ns) / 3600);
   Put128(log.unsafe_shutdowns, unsafe_shutdowns_);
   Put128(log.media_errors, base_media_errors_ + media_errors_.load(std::memory_order_relaxed));
-  Put128(log.num_err_log_entries, error_entries);
-  Put128(log.ctrl_busy_time, busy_minutes());
+  Put128(log.num_err_log_entries, error_entries());
+  Put128(log.ctrl_busy_time, busy_minutes(now_ns));
   log.warning_temp_time = warning_temp_minutes(now_ns);
   log.critical_comp_time = critical_temp_minutes(now_ns);
   log.temp_sensor[0] = temp;  // Temperature Sensor 1: the composite sensor (the only one)

@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <iterator>
 
+#include "core/admin/identify_data.h"
 #include "core/reservation_persistence.h"
 
 namespace nvemu {
@@ -60,7 +62,8 @@ Subsystem::Subsystem(std::string nqn, std::vector<std::unique_ptr<Namespace>> na
 
 Subsystem::~Subsystem() = default;
 
-Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& config) {
+Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& config,
+                                                     const Clock& clock) {
   auto store = std::make_unique<StateStore>(StateFilePath(config));
   if (auto r = store->Load(); !r.ok()) return r.error();
   PersistentState saved = store->Snapshot();
@@ -137,10 +140,25 @@ Result<std::unique_ptr<Subsystem>> Subsystem::Create(const ControllerConfig& con
     st.clean_shutdown = false;
   });
   if (!r.ok()) return r.error();
+  sub->StartHealth(clock.NowNs(), config);  // after the power-cycle count
   std::lock_guard<std::mutex> lock(sub->mu_);
   sub->SaveTableLocked();
   sub->PublishLocked();
   return sub;
+}
+
+void Subsystem::StartHealth(uint64_t now_ns, const ControllerConfig& config) {
+  std::call_once(health_once_, [&] {
+    // Percentage Used: the configured endurance, else 1000 full writes of the NVM capacity.
+    uint64_t endurance_bytes = config.endurance_bytes;
+    if (endurance_bytes == 0) {
+      endurance_bytes = capacity_ > UINT64_MAX / 1000 ? UINT64_MAX : capacity_ * 1000;
+    }
+    health_.Configure(kWctemp, kCctemp, endurance_bytes);
+    health_.Restore(state_->Snapshot(), now_ns);
+    health_.set_temperature(config.composite_temperature, now_ns);
+    health_.set_available_spare(config.available_spare);
+  });
 }
 
 namespace {

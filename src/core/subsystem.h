@@ -15,6 +15,13 @@
 //
 // Persistence: the subsystem owns the StateStore (core/state_file.h); the namespace table is saved
 // there after every change and rebuilt from it at start.
+//
+// SMART / Health (NVMe Base 2.0, 5.16.1.3): one Health per NVM subsystem, shared by all of its
+// controllers (as the Linux target sums the subsystem's namespaces): the I/O counters, busy time,
+// power-on time, temperature, spare, media errors and error log entries of every controller add up
+// in it, and the log page of any controller (NSID 0h / FFFFFFFFh) reports the subsystem's totals.
+// It is restored from the state file once, at power-on, and every controller's store writes the
+// same totals, so two live controllers lose no counts.
 #pragma once
 
 #include <atomic>
@@ -28,7 +35,9 @@
 #include <string>
 #include <vector>
 
+#include "core/smart.h"
 #include "core/state_file.h"
+#include "nvemu/clock.h"
 #include "nvemu/config.h"
 #include "nvm/namespace.h"
 
@@ -41,8 +50,10 @@ class Subsystem {
   ~Subsystem();
 
   // Builds the subsystem of `config`: loads its state file (if any), counts the power cycle and an
-  // unsafe shutdown, and opens the namespaces of the saved table, or of `config` on first use.
-  static Result<std::unique_ptr<Subsystem>> Create(const ControllerConfig& config);
+  // unsafe shutdown, opens the namespaces of the saved table, or of `config` on first use, and
+  // starts the SMART / Health state at `clock`'s now (power-on).
+  static Result<std::unique_ptr<Subsystem>> Create(const ControllerConfig& config,
+                                                   const Clock& clock);
 
   const std::string& nqn() const { return nqn_; }
   uint32_t nn() const { return max_nsid_; }
@@ -93,6 +104,14 @@ class Subsystem {
 
   StateStore& state() { return *state_; }
 
+  // SMART / Health of the subsystem (see the header comment). Any thread.
+  Health& health() { return health_; }
+  // Restores it from the state file, configures Percentage Used (ControllerConfig::endurance_bytes,
+  // 0 = 1000 x the NVM capacity) and sets the configured composite temperature and available
+  // spare, once: Create() does, a subsystem built by hand does it at its first controller. Later
+  // calls do nothing.
+  void StartHealth(uint64_t now_ns, const ControllerConfig& config);
+
   // Dynamic controller IDs (NVMe Base 2.0, 5.21.1 Connect: 0001h..FFEFh). 0 when exhausted.
   uint16_t AllocateCntlid();
   void ReleaseCntlid(uint16_t cntlid);
@@ -124,8 +143,10 @@ class Subsystem {
   // applied to every file-backed namespace, also those reopened from the state file's records.
   bool file_direct_ = false;
   bool file_io_uring_ = false;
-  std::string create_prefix_;                    // their image path prefix (file backend)
+  std::string create_prefix_;  // their image path prefix (file backend)
   std::unique_ptr<StateStore> state_;
+  Health health_;
+  std::once_flag health_once_;
 
   mutable std::mutex mu_;
   std::vector<Entry> entries_;  // GUARDED_BY(mu_) (pointers read by admin threads), by NSID - 1

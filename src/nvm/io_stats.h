@@ -1,5 +1,5 @@
 // IoStats: the SMART / Health counters the I/O path feeds (NVMe Base 2.0, 5.16.1.3: Data Units
-// Read/Written, Host Read/Write Commands, Controller Busy Time).
+// Read/Written, Host Read/Write Commands; Controller Busy Time is core/busy_time.h).
 //
 // Lock-free and cheap on the I/O path: each thread adds to its own cache-line sized shard with
 // relaxed atomics (threads are spread over the shards round robin); readers sum the shards.
@@ -17,7 +17,6 @@ struct IoTotals {
   uint64_t write_bytes = 0;
   uint64_t read_commands = 0;
   uint64_t write_commands = 0;
-  uint64_t busy_ns = 0;
 };
 
 class IoStats {
@@ -32,8 +31,6 @@ class IoStats {
     s.write_bytes.fetch_add(bytes, std::memory_order_relaxed);
     s.write_commands.fetch_add(1, std::memory_order_relaxed);
   }
-  // Time the front end spent executing I/O commands (Controller Busy Time).
-  void AddBusyNs(uint64_t ns) { Mine().busy_ns.fetch_add(ns, std::memory_order_relaxed); }
   IoTotals Sum() const {
     IoTotals t;
     for (const Shard& s : shards_) {
@@ -41,7 +38,6 @@ class IoStats {
       t.write_bytes += s.write_bytes.load(std::memory_order_relaxed);
       t.read_commands += s.read_commands.load(std::memory_order_relaxed);
       t.write_commands += s.write_commands.load(std::memory_order_relaxed);
-      t.busy_ns += s.busy_ns.load(std::memory_order_relaxed);
     }
     return t;
   }
@@ -53,7 +49,6 @@ class IoStats {
     std::atomic<uint64_t> write_bytes{0};
     std::atomic<uint64_t> read_commands{0};
     std::atomic<uint64_t> write_commands{0};
-    std::atomic<uint64_t> busy_ns{0};
   };
   static unsigned ThreadSlot() {
     static std::atomic<unsigned> next{0};

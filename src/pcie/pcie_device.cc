@@ -12,7 +12,7 @@ Result<std::unique_ptr<PcieDevice>> PcieDevice::Create(const ControllerConfig& c
                                                        HostMemory& memory, InterruptSink& sink,
                                                        const Clock& clock) {
   if (auto v = config.Validate(); !v.ok()) return v.error();
-  auto subsystem = Subsystem::Create(config);
+  auto subsystem = Subsystem::Create(config, clock);
   if (!subsystem.ok()) return subsystem.error();
   // A PCIe function is one controller of its own subsystem; CNTLID 0 as for PCIe controllers.
   auto ctrl = std::make_unique<Controller>(config, **subsystem, 0, clock);

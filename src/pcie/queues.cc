@@ -125,6 +125,10 @@ uint32_t QueueGroup::Poll(uint32_t budget) {
     }
     if (done != 0) Bump(commands_, done);
   }
+  if (pass_busy_) {  // the commands of this pass have completed or are counted in flight
+    pass_busy_ = false;
+    busy_.End();
+  }
   RaiseInterrupts();
   return done;
 }
@@ -159,6 +163,10 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     if (i + kPrefetchAhead < n) PrefetchEntry(sq, i + kPrefetchAhead);
     Request req;
     if (!FetchEntry(sq, &req.sqe)) return i;
+    if (!admin_ && !pass_busy_) {  // outstanding from its fetch until its CQE is posted
+      pass_busy_ = true;
+      busy_.Begin(env_.controller->io_busy(), env_.controller->clock());
+    }
     // Look ahead: let the backend start fetching the data of the command kDataAhead entries on
     // (its SQE line was prefetched above) while this one copies.
     if (!admin_) {
@@ -187,6 +195,7 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
       slot->sqe = req.sqe;
       ++sq.inflight;
       ++cq.reserved;
+      busy_.Begin(env_.controller->io_busy(), env_.controller->clock());  // no clock read: busy
       continue;
     }
     if (req.deferred) continue;  // completes later through PostDeferred (AER, Abort)
@@ -212,6 +221,7 @@ void QueueGroup::CompleteAsync(PcieSq& sq, AsyncSlot* slot, Status st) {
   PcieCq& cq = *sq.cq;
   --sq.inflight;
   --cq.reserved;
+  busy_.End();  // posted below (or discarded by a reset)
   const Sqe sqe = slot->sqe;
   slot->user = sq.async_free;
   sq.async_free = slot;

@@ -39,6 +39,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/busy_time.h"
 #include "engine/reactor.h"
 #include "nvemu/command.h"
 #include "nvemu/host_memory.h"
@@ -205,6 +206,11 @@ class QueueGroup final : public engine::Poller {
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> cq_full_stalls_{0};
   std::atomic<uint64_t> irqs_{0};
+  // SMART Controller Busy Time (core/busy_time.h), I/O groups: one reference for the poll pass
+  // that fetched commands (synchronous commands complete within it) plus one per command in
+  // flight, so the clock is read when the group turns busy or idle, not per command.
+  BusyTracker busy_;
+  bool pass_busy_ = false;
   std::vector<Cqe> deferred_;   // admin: deferred completions waiting for a CQ 0 slot
   bool discard_async_ = false;  // Clear(): in-flight completions are dropped, not posted
 };

@@ -39,6 +39,51 @@ TEST_F(AdminTest, SmartEventsAreDeliveredAndRetainedUntilTheLogIsRead) {
   EXPECT_EQ(c.dw0, 0x1u | (0x02u << 8) | (0x02u << 16)) << "spare below threshold";
 }
 
+// ControllerConfig::composite_temperature / available_spare: model values from power-on. Beyond
+// the Temperature Threshold (04h) or below the spare threshold they are conditions from the start:
+// Critical Warning bits 1 and 0, and SMART events waiting for the first AERs (NVMe Base 2.0, 5.2,
+// Figure 207).
+TEST_F(AdminTest, ConfiguredTemperatureAndSpareAreConditionsFromPowerOn) {
+  config().composite_temperature = 350;  // above the default over threshold (WCTEMP, 343 K)
+  config().available_spare = 5;          // below the 10% threshold
+  Start();
+  std::vector<uint8_t> v;
+  ASSERT_EQ(GetLog(0x02, 512, &v, 0, /*rae=*/true), st::kSuccess);
+  auto log = As<nvme_smart_log>(v);
+  EXPECT_EQ(log.temperature[0] | log.temperature[1] << 8, 350);
+  EXPECT_EQ(log.temp_sensor[0], 350);
+  EXPECT_EQ(log.avail_spare, 5);
+  EXPECT_EQ(log.critical_warning, 0x3);
+  uint16_t a1 = Submit(Cmd(op::kAer));
+  Cqe c;
+  ASSERT_TRUE(Wait(a1, &c));
+  EXPECT_EQ(c.dw0, 0x1u | (0x01u << 8) | (0x02u << 16)) << "temperature above threshold";
+  ASSERT_EQ(GetLog(0x02, 512, &v, 0, /*rae=*/false), st::kSuccess);
+  uint16_t a2 = Submit(Cmd(op::kAer));
+  ASSERT_TRUE(Wait(a2, &c));
+  EXPECT_EQ(c.dw0, 0x1u | (0x02u << 8) | (0x02u << 16)) << "spare below threshold";
+  ASSERT_EQ(GetLog(0x02, 512, &v, 0, /*rae=*/false), st::kSuccess);
+  // A threshold above the configured temperature clears bit 1; lowering it again is a new event.
+  ASSERT_EQ(Code(SetFeature(0x04, 360)), st::kSuccess);
+  ASSERT_EQ(GetLog(0x02, 512, &v, 0, /*rae=*/true), st::kSuccess);
+  EXPECT_EQ(As<nvme_smart_log>(v).critical_warning, 0x1);
+  uint16_t a3 = Submit(Cmd(op::kAer));
+  ASSERT_EQ(Code(SetFeature(0x04, 345)), st::kSuccess);
+  ASSERT_TRUE(Wait(a3, &c));
+  EXPECT_EQ(c.dw0, 0x1u | (0x01u << 8) | (0x02u << 16));
+}
+
+TEST(ControllerConfigHealth, TemperatureAndSpareRanges) {
+  ControllerConfig c;
+  EXPECT_TRUE(c.Validate().ok());
+  c.available_spare = 101;
+  EXPECT_FALSE(c.Validate().ok());
+  c.available_spare = 0;
+  EXPECT_TRUE(c.Validate().ok());
+  c.composite_temperature = 0;
+  EXPECT_FALSE(c.Validate().ok());
+}
+
 TEST_F(AdminTest, EventsDisabledByFeature0BhAreNotReported) {
   Start();
   ASSERT_EQ(Code(SetFeature(0x0b, 0x300)), st::kSuccess);  // notices only, no SMART

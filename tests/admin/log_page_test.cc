@@ -1,5 +1,6 @@
 // Get Log Page (NVMe Base 2.0, 5.16): NUMD/LPO/RAE, unsupported pages, and the contents of logs
-// 01h (Error Information), 02h (SMART / Health) and 05h (Commands Supported and Effects).
+// 00h (Supported Log Pages), 01h (Error Information), 02h (SMART / Health) and 05h (Commands
+// Supported and Effects).
 #include "admin_fixture.h"
 
 namespace nvemu::admin_test {
@@ -21,7 +22,7 @@ TEST_F(AdminTest, GetLogPageOffsetsAndErrors) {
   EXPECT_EQ(GetLog(0x02, 64, &part, 512), st::kInvalidField) << "LPO beyond the SMART log";
   EXPECT_EQ(GetLog(0x02, 64, &part, 0, false, 0xffffffff, 1u << 23), st::kInvalidField)
       << "index offsets (OT) are not supported";
-  for (uint8_t lid : {0x00, 0x07, 0x0c, 0x70, 0xc0}) {
+  for (uint8_t lid : {0x07, 0x0c, 0x12, 0x13, 0x70, 0xc0}) {
     EXPECT_EQ(GetLog(lid, 512, &part), st::kInvalidLogPage) << +lid;
   }
   EXPECT_EQ(GetLog(0x02, 512, &part, 0, false, 1), st::kInvalidField)
@@ -30,6 +31,48 @@ TEST_F(AdminTest, GetLogPageOffsetsAndErrors) {
   // A request longer than the page reads zeroes past its end.
   ASSERT_EQ(GetLog(0x02, 1024, &part), st::kSuccess);
   EXPECT_TRUE(std::all_of(part.begin() + 512, part.end(), [](uint8_t b) { return b == 0; }));
+}
+
+// 5.16.1.1: one LID Supported and Effects dword per LID; LSUPP (bit 0) exactly for the pages
+// Get Log Page returns, IOS (bit 1) exactly where OT = 1 is accepted, the rest reserved.
+TEST_F(AdminTest, SupportedLogPagesListsExactlyWhatGetLogPageReturns) {
+  Start();
+  std::vector<uint8_t> page;
+  ASSERT_EQ(GetLog(0x00, 1024, &page), st::kSuccess);
+  auto entry = [&](unsigned lid) {
+    uint32_t v;
+    std::memcpy(&v, page.data() + lid * 4, 4);
+    return v;
+  };
+  const std::vector<unsigned> expected = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
+  std::vector<uint8_t> out;
+  for (unsigned lid = 0; lid < 256; ++lid) {
+    const bool listed = std::find(expected.begin(), expected.end(), lid) != expected.end();
+    EXPECT_EQ(entry(lid) & 1, listed ? 1u : 0u) << "LSUPP of LID " << lid;
+    EXPECT_EQ(entry(lid) & ~3u, 0u) << "reserved bits / LIDSP of LID " << lid;
+    // Get Log Page agrees with LSUPP (RAE = 1: nothing is cleared).
+    uint16_t got = GetLog(static_cast<uint8_t>(lid), 64, &out, 0, true);
+    EXPECT_EQ(got, listed ? st::kSuccess : st::kInvalidLogPage) << "LID " << lid;
+    if (!listed) continue;
+    // IOS = 0 everywhere: an index offset (OT = 1) is Invalid Field for every supported page.
+    EXPECT_EQ(entry(lid) & 2, 0u) << "IOS of LID " << lid;
+    EXPECT_EQ(GetLog(static_cast<uint8_t>(lid), 64, &out, 0, true, 0xffffffff, 1u << 23),
+              st::kInvalidField)
+        << "OT = 1 on LID " << lid;
+  }
+  // The page is 1024 bytes: a window reads the same dwords; an offset at its end is Invalid Field.
+  ASSERT_EQ(GetLog(0x00, 8, &out, 4 * 5), st::kSuccess);
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), page.begin() + 4 * 5));
+  EXPECT_EQ(GetLog(0x00, 4, &out, 1024), st::kInvalidField);
+  // Identify LPA and the effects log say the same: bit 1 (log 05h) is set and 05h is listed; bit
+  // 5 (logs 00h, 12h and 13h together, and the command scope in log 05h) is not advertised,
+  // since 12h and 13h are not supported.
+  nvme_id_ctrl id = IdCtrl();
+  EXPECT_EQ(id.lpa & (1u << 1), 1u << 1);
+  EXPECT_EQ(id.lpa & (1u << 5), 0u);
+  auto effects = Log<nvme_cmd_effects_log>(0x05);
+  EXPECT_EQ(effects.acs[0x02] & 1, 1u) << "Get Log Page: CSUPP";
+  EXPECT_EQ(effects.acs[0x02] & ~1u, 0u) << "Get Log Page changes nothing (LBCC/NCC/NIC/CCC 0)";
 }
 
 TEST_F(AdminTest, CommandsSupportedAndEffects) {
@@ -77,7 +120,9 @@ TEST_F(AdminTest, SmartHealthCountsIoTimeAndTemperature) {
 
 // Percentage Used from data written over the configured endurance; Warning / Critical Composite
 // Temperature Time from the time spent at or above WCTEMP / CCTEMP (ManualClock); Temperature
-// Sensor 1 = the composite; Controller Busy Time from the busy time the front end reports.
+// Sensor 1 = the composite; Controller Busy Time from the subsystem's BusyClock (the union of the
+// intervals in which some source has an I/O command outstanding; tests/admin/busy_time_test.cc
+// drives it through the PCIe queue engine).
 TEST_F(AdminTest, SmartWearTemperatureTimesAndBusyTime) {
   config().endurance_bytes = 1ull << 20;  // 1 MiB
   Start();
@@ -114,11 +159,18 @@ TEST_F(AdminTest, SmartWearTemperatureTimesAndBusyTime) {
   EXPECT_EQ(log.warning_temp_time, 5u);
   EXPECT_EQ(log.critical_comp_time, 3u);
 
-  EXPECT_EQ(Lo64(log.ctrl_busy_time), 0u);
-  h.AddBusyNs(90 * 1'000'000'000ull);
-  EXPECT_EQ(Lo64(Log<nvme_smart_log>(0x02).ctrl_busy_time), 1u) << "minutes, rounded down";
-  h.AddBusyNs(30 * 1'000'000'000ull);
+  EXPECT_EQ(Lo64(log.ctrl_busy_time), 0u) << "45 idle minutes and I/O that took no clock time";
+  const uint64_t sec = 1'000'000'000ull;
+  h.busy().Enter(clock().NowNs());
+  clock().Advance(90 * sec);
+  EXPECT_EQ(Lo64(Log<nvme_smart_log>(0x02).ctrl_busy_time), 1u) << "open interval; rounded down";
+  h.busy().Enter(clock().NowNs());  // a second source, overlapping: counted once
+  clock().Advance(30 * sec);
+  h.busy().Leave(clock().NowNs());
+  h.busy().Leave(clock().NowNs());
   EXPECT_EQ(Lo64(Log<nvme_smart_log>(0x02).ctrl_busy_time), 2u);
+  clock().Advance(10 * min);
+  EXPECT_EQ(Lo64(Log<nvme_smart_log>(0x02).ctrl_busy_time), 2u) << "idle again";
 }
 
 TEST_F(AdminTest, ErrorInformationLogRecordsFailedCommands) {

@@ -71,12 +71,23 @@ TEST(LogPrint, FirmwareSelfTestAndChangedNamespaces) {
   EXPECT_NE(FormatChangedNamespaces(list).find("nsid 3"), std::string::npos);
 }
 
+TEST(LogPrint, SupportedLogPagesListsTheLidsWithLsupp) {
+  nvme_supported_log_pages log{};
+  log.lid_support[0x00] = 1;
+  log.lid_support[0x02] = 1 | 1u << 1;
+  log.lid_support[0x70] = 1 | 0x5u << 16;
+  log.lid_support[0x05] = 1u << 1;  // IOS without LSUPP: not supported
+  std::string s = FormatSupportedLogPages(log);
+  EXPECT_EQ(s, "Supported Log Pages Log (00h)\n  0x00\n  0x02 IOS\n  0x70 LIDSP:0x0005\n");
+}
+
 TEST(LogPrint, CollectLogsFromAController) {
   ControllerConfig config;
   config.namespaces[0].size_bytes = 16ull << 20;
   auto text = CollectLogs(config, {"all"});
   ASSERT_TRUE(text.ok()) << text.error().message;
-  for (const char* title : {"Error Information Log (01h)", "SMART / Health Information Log (02h)",
+  for (const char* title : {"Supported Log Pages Log (00h)", "Error Information Log (01h)",
+                            "SMART / Health Information Log (02h)",
                             "Firmware Slot Information Log (03h)", "Changed Namespace List Log",
                             "Commands Supported and Effects Log (05h)", "Device Self-test Log"}) {
     EXPECT_NE(text->find(title), std::string::npos) << title;

@@ -154,7 +154,9 @@ TEST_F(PersistenceTest, SmartBusyTemperatureTimesAndWearSurviveARestart) {
   for (int i = 0; i < 8; ++i) ASSERT_EQ(Io(op::kWrite, 1, 0, 128, &b, 64 * 1024), st::kSuccess);
   const uint64_t min = 60'000'000'000ull;
   Health& h = ctrl().admin_state().health;
-  h.AddBusyNs(2 * min + 1);
+  h.busy().Enter(clock().NowNs());
+  clock().Advance(2 * min + 1000);
+  h.busy().Leave(clock().NowNs());
   h.set_temperature(360, clock().NowNs());
   clock().Advance(4 * min);
   h.set_temperature(350, clock().NowNs());

@@ -40,6 +40,8 @@ nvm_capacity = "2GiB"
 firmware_slots = 5
 firmware_slot1_read_only = false
 endurance_bytes = "1TiB"
+composite_temperature = 350
+available_spare = 7
 
 [engine]
 io_reactors = 3
@@ -105,6 +107,8 @@ TEST(ConfigFile, FullFileSetsEveryField) {
   EXPECT_EQ(c.firmware_slots, 5);
   EXPECT_FALSE(c.firmware_slot1_read_only);
   EXPECT_EQ(c.endurance_bytes, 1ull << 40);
+  EXPECT_EQ(c.composite_temperature, 350);
+  EXPECT_EQ(c.available_spare, 7);
   EXPECT_EQ(c.io_reactors, 3u);
   EXPECT_EQ(c.mode, ProcessingMode::kTimer);
   EXPECT_EQ(c.timer_period_us, 100u);
@@ -285,6 +289,10 @@ TEST(ConfigFileErrors, AdminAndProtectionKeys) {
               HasSubstr("controller.firmware_slot1_read_only: expected a boolean"));
   EXPECT_THAT(ErrorOf("[controller]\nendurance_bytes = -1\n"),
               HasSubstr("controller.endurance_bytes: size -1 is negative"));
+  EXPECT_THAT(ErrorOf("[controller]\ncomposite_temperature = 0\n"),
+              HasSubstr("controller.composite_temperature: 0 is outside 1..65535"));
+  EXPECT_THAT(ErrorOf("[controller]\navailable_spare = 101\n"),
+              HasSubstr("controller.available_spare: 101 is outside 0..100"));
   EXPECT_THAT(ErrorOf("[engine]\ntimer_period_us = 1000001\n"),
               HasSubstr("engine.timer_period_us: 1000001 is outside 1..1000000"));
   EXPECT_THAT(ErrorOf("[engine]\nentries_per_tick = 0\n"),

@@ -49,6 +49,8 @@ TEST(Overrides, AdminPersistenceAndTimerValues) {
   o.firmware_slots = 2;
   o.firmware_slot1_read_only = false;
   o.endurance_bytes = 5ull << 40;
+  o.composite_temperature = 360;
+  o.available_spare = 3;
   o.timer_period_us = 250;
   o.entries_per_tick = 7;
   ControllerConfig c = Applied(o);
@@ -58,6 +60,8 @@ TEST(Overrides, AdminPersistenceAndTimerValues) {
   EXPECT_EQ(c.firmware_slots, 2);
   EXPECT_FALSE(c.firmware_slot1_read_only);
   EXPECT_EQ(c.endurance_bytes, 5ull << 40);
+  EXPECT_EQ(c.composite_temperature, 360);
+  EXPECT_EQ(c.available_spare, 3);
   EXPECT_EQ(c.timer_period_us, 250u);
   EXPECT_EQ(c.entries_per_tick, 7u);
 }

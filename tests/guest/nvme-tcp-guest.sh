@@ -263,6 +263,23 @@ run_to /tmp/raw2.txt nvme get-log "$ctrl" -i 2 -l 512
 [ "$(grep -c '^0[0-9a-f]*:' /tmp/raw2.txt)" = 32 ] || fail "get-log LID 02h did not return 512 bytes"
 run nvme get-log "$ctrl" -i 3 -l 512
 run nvme changed-ns-list-log "$ctrl"
+# Supported Log Pages (LID 00h, NVMe Base 2.0 5.16.1.1): LSUPP (bit 0 of LID x 4) is set for every
+# page read in this section and for 00h itself, clear for C0h. nvmet 6.1 has no LID 00h.
+echo "+ nvme supported-log-pages $ctrl"
+if nvme supported-log-pages "$ctrl"; then
+  echo "+ nvme get-log $ctrl -i 0 -l 1024 -b"
+  nvme get-log "$ctrl" -i 0 -l 1024 -b >/tmp/slp.bin || fail "get-log LID 00h failed"
+  [ "$(wc -c </tmp/slp.bin)" -eq 1024 ] || fail "get-log LID 00h did not return 1024 bytes"
+  # lsupp LID: bit 0 of the LID Supported and Effects dword of LID.
+  lsupp() { echo $(($(dd if=/tmp/slp.bin bs=4 skip="$1" count=1 2>/dev/null | od -An -tu4) & 1)); }
+  for lid in 0 1 2 3 4; do
+    [ "$(lsupp $lid)" = 1 ] || fail "LID $lid is supported but its LSUPP bit is clear"
+  done
+  [ "$(bit "$lpa" 1)" = 0 ] || [ "$(lsupp 5)" = 1 ] || fail "LPA bit 1 is set but LID 05h is not listed"
+  [ "$(lsupp 192)" = 0 ] || fail "LID C0h is listed as supported"
+else
+  deviation "nvme supported-log-pages failed: no Supported Log Pages (LID 00h)"
+fi
 expect_status "Invalid Log Page" nvme get-log "$ctrl" -i 0xc0 -l 512 ||
   deviation "Get Log Page of the unsupported LID C0h: not Invalid Log Page"
 # That failure is in the Error Information log (every failed command gets an entry).

@@ -2,12 +2,16 @@
 // later (deferred completions travel back to the admin connection), Abort of an outstanding AER,
 // the Host Identifier feature on fabrics (the Connect HOSTID), failed commands in the Error
 // Information log, the subsystem state a new association starts from (every reset or reconnect of
-// an NVMe/TCP host is a new controller), and FabricsController::QuiesceIo.
+// an NVMe/TCP host is a new controller), Supported Log Pages (00h) on an I/O controller, and
+// FabricsController::QuiesceIo.
 #include <gtest/gtest.h>
 #include <nvme/types.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +19,7 @@
 #include "core/admin/firmware.h"
 #include "core/fabrics/fabrics.h"
 #include "core/fabrics/fabrics_controller.h"
+#include "core/state_file.h"
 #include "test_target.h"
 
 namespace nvemu::tcp::testing {
@@ -146,6 +151,30 @@ TEST(TcpAdmin, FailedCommandsAreInTheErrorLog) {
   EXPECT_EQ(e.lba, past_end);
 }
 
+// NVMe Base 2.0, 5.16.1.1 on an NVMe/TCP I/O controller: the same pages as on PCIe (the core's
+// dispatch table), each returned by Get Log Page; the Discovery log (70h) is not one of them.
+TEST(TcpAdmin, SupportedLogPagesOfAnIoController) {
+  auto t = StartTarget();
+  ASSERT_TRUE(t);
+  auto d = TcpDriver::ConnectAndEnable(DriverOptions(*t));
+  ASSERT_TRUE(d.ok());
+  std::vector<uint8_t> page, out;
+  ASSERT_TRUE(GetLogStatus(*d.value(), 0x00, 1024, &page).ok());
+  const std::vector<unsigned> lids = SupportedLids(page);
+  EXPECT_EQ(lids, (std::vector<unsigned>{0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06}));
+  for (unsigned lid = 0; lid < 256; ++lid) {
+    const bool listed = std::find(lids.begin(), lids.end(), lid) != lids.end();
+    Status st = GetLogStatus(*d.value(), static_cast<uint8_t>(lid), 64, &out);
+    EXPECT_TRUE(listed ? st.ok() : st.same_code(sc::kInvalidLogPage))
+        << lid << ": " << st.ToString();
+  }
+  EXPECT_TRUE(GetLogStatus(*d.value(), 0x00, 64, &out, 0, 1u << 23).same_code(sc::kInvalidField));
+  auto id = d.value()->IdentifyController();
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id.value().lpa & (1u << 1), 1u << 1);  // log 05h, listed above
+  EXPECT_EQ(id.value().lpa & (1u << 5), 0u);
+}
+
 // A new association (what `nvme reset` and every reconnect of a Linux host make) starts from the
 // subsystem's state: saved features, firmware slots and the pending activation, SMART counters.
 TEST(TcpAdmin, NewAssociationKeepsSavedFeaturesFirmwareAndSmart) {
@@ -212,6 +241,84 @@ TEST(TcpAdmin, NewAssociationKeepsSavedFeaturesFirmwareAndSmart) {
   nvme_smart_log s;
   std::memcpy(&s, smart.value().data(), sizeof(s));
   EXPECT_EQ(s.host_writes[0], 1);  // the write of the first association
+}
+
+// SMART / Health is the NVM subsystem's (core/subsystem.h): two live controllers of one subsystem
+// both add to it, each reports the subsystem's totals, and both stores (CC.EN = 0, then power-off)
+// keep every count in the state file (before: each controller stored its own counts on top of the
+// state it started from, and the last store won).
+TEST(TcpAdmin, TwoLiveControllersAddUpTheSubsystemSmartCounters) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("nvemu-smart-two-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  TargetConfig cfg = TestConfig();
+  cfg.controller.state_file = (dir / "target.state.json").string();
+  auto host = [](const Target& t, char id) {
+    host::TcpDriverOptions o = DriverOptions(t);
+    o.hostnqn = std::string(kHostnqn).substr(0, std::string(kHostnqn).size() - 2) + id + id;
+    o.hostid[15] = static_cast<uint8_t>(id);
+    return o;
+  };
+  auto smart = [](TcpDriver& d) {
+    nvme_smart_log s{};
+    auto log = d.GetLogPage(0x02, sizeof(s));
+    EXPECT_TRUE(log.ok());
+    if (log.ok()) std::memcpy(&s, log.value().data(), sizeof(s));
+    return s;
+  };
+  auto lo64 = [](const uint8_t(&v)[16]) {
+    uint64_t x;
+    std::memcpy(&x, v, 8);
+    return x;
+  };
+  {
+    auto t = StartTarget(cfg);
+    ASSERT_TRUE(t);
+    auto a = TcpDriver::ConnectAndEnable(host(*t, 'a'));
+    ASSERT_TRUE(a.ok());
+    auto b = TcpDriver::ConnectAndEnable(host(*t, 'b'));
+    ASSERT_TRUE(b.ok());
+    ASSERT_NE(a.value()->cntlid(), b.value()->cntlid());
+    std::vector<uint8_t> data(4096, 0x5a);
+    for (auto* d : {a.value().get(), b.value().get()}) {
+      ASSERT_TRUE(d->SetNumberOfQueues(1).ok());
+      auto q = d->ConnectIoQueue(1, 8);
+      ASSERT_TRUE(q.ok());
+      const int writes = d == a.value().get() ? 3 : 5;
+      for (int i = 0; i < writes; ++i) {
+        auto w = q.value()->Execute(TcpDriver::ReadWriteSqe(0x01, 1, i * 8, 8), data);
+        ASSERT_TRUE(w.ok());
+        ASSERT_TRUE(StatusOf(w.value()).ok());
+      }
+      // One failed command each: an Error Information entry on each controller.
+      std::vector<uint8_t> out;
+      EXPECT_TRUE(GetLogStatus(*d, 0xc0, 64, &out).same_code(sc::kInvalidLogPage));
+    }
+    for (auto* d : {a.value().get(), b.value().get()}) {
+      nvme_smart_log s = smart(*d);
+      EXPECT_EQ(lo64(s.host_writes), 8u) << "controller " << d->cntlid();
+      EXPECT_EQ(lo64(s.num_err_log_entries), 2u) << "controller " << d->cntlid();
+    }
+    // Both associations end (each stores), then the target powers off (stores again).
+    ASSERT_TRUE(a.value()->Disable().ok());
+    ASSERT_TRUE(b.value()->Disable().ok());
+  }
+  auto saved = LoadStateFile(cfg.controller.state_file);
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(saved.value().write_commands, 8u);
+  EXPECT_EQ(saved.value().write_bytes, 8u * 4096);
+  EXPECT_EQ(saved.value().error_log_entries, 2u);
+  EXPECT_GT(saved.value().busy_ns, 0u) << "NVMe/TCP I/O counts as Controller Busy Time";
+  auto t = StartTarget(cfg);
+  ASSERT_TRUE(t);
+  auto a = TcpDriver::ConnectAndEnable(host(*t, 'a'));
+  ASSERT_TRUE(a.ok());
+  nvme_smart_log s = smart(*a.value());
+  EXPECT_EQ(lo64(s.host_writes), 8u);
+  EXPECT_EQ(lo64(s.num_err_log_entries), 2u);
+  EXPECT_EQ(lo64(s.power_cycles), 2u);
+  std::filesystem::remove_all(dir);
 }
 
 class FakeLink final : public fabrics::QueueLink {

@@ -1,8 +1,10 @@
 // The Discovery controller (nqn.2014-08.org.nvmexpress.discovery): Identify (CNTRLTYPE 2, the
 // fields the Linux host checks also for discovery), Discovery Log Page 70h read as libnvme 1.3
-// reads it, LPO/NUMD windows, allowed-host filtering, reachability on both ports, IPv6 entries.
+// reads it, LPO/NUMD windows, allowed-host filtering, reachability on both ports, IPv6 entries,
+// Supported Log Pages (00h and 70h only).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -107,6 +109,34 @@ TEST(TcpDiscovery, HeaderAndWindows) {
   EXPECT_FALSE(d.value()->GetLogPage(fabrics::kLidDiscovery, 16, 1u << 20).ok());
   // Other log pages do not exist on a discovery controller.
   EXPECT_FALSE(d.value()->GetLogPage(0x02, 512).ok());
+}
+
+// NVMe Base 2.0, 5.16.1.1 on a discovery controller: it supports Get Log Page 00h and 70h and no
+// other page; no index offsets (IOS = 0, OT = 1 is Invalid Field); no discovery LSP options
+// (LIDSP = 0); LPA bit 5 (00h with 12h/13h) is not advertised.
+TEST(TcpDiscovery, SupportedLogPagesAre00hAnd70h) {
+  auto t = StartTarget();
+  ASSERT_TRUE(t);
+  auto d = TcpDriver::ConnectAndEnable(DiscoveryOptions(*t, t->discovery_port()));
+  ASSERT_TRUE(d.ok());
+  std::vector<uint8_t> page, out;
+  ASSERT_TRUE(GetLogStatus(*d.value(), 0x00, 1024, &page).ok());
+  EXPECT_EQ(SupportedLids(page), (std::vector<unsigned>{0x00, 0x70}));
+  for (unsigned lid = 0; lid < 256; ++lid) {
+    const bool listed = lid == 0x00 || lid == 0x70;
+    Status st = GetLogStatus(*d.value(), static_cast<uint8_t>(lid), 16, &out);
+    EXPECT_TRUE(listed ? st.ok() : st.same_code(sc::kInvalidLogPage))
+        << lid << ": " << st.ToString();
+  }
+  EXPECT_TRUE(GetLogStatus(*d.value(), 0x70, 16, &out, 0, 1u << 23).same_code(sc::kInvalidField));
+  EXPECT_TRUE(GetLogStatus(*d.value(), 0x00, 16, &out, 0, 1u << 23).same_code(sc::kInvalidField));
+  // A window of the page; an offset past its end is Invalid Field.
+  ASSERT_TRUE(GetLogStatus(*d.value(), 0x00, 8, &out, 0x70 * 4).ok());
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), page.begin() + 0x70 * 4));
+  EXPECT_TRUE(GetLogStatus(*d.value(), 0x00, 4, &out, 1028).same_code(sc::kInvalidField));
+  auto id = d.value()->IdentifyController();
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id.value().lpa & (1u << 5), 0u);
 }
 
 TEST(TcpDiscovery, EntriesFollowAllowedHosts) {

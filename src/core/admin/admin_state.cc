@@ -15,15 +15,10 @@ namespace nvemu {
 void AdminStateInit(Controller& ctrl) {
   AdminState& a = ctrl.admin_state();
   PersistentState st = ctrl.subsystem().state().Snapshot();
-  // Percentage Used: the configured endurance, else 1000 full writes of the NVM capacity.
-  uint64_t endurance = ctrl.config().endurance_bytes;
-  if (endurance == 0) {
-    uint64_t cap = ctrl.subsystem().capacity();
-    endurance = cap > UINT64_MAX / 1000 ? UINT64_MAX : cap * 1000;
-  }
-  a.health.Configure(kWctemp, kCctemp, endurance);
-  a.health.Restore(st, ctrl.clock().NowNs());
-  a.errors.set_count(st.error_log_entries);
+  // SMART / Health is the subsystem's, started at its power-on (a subsystem built by hand: now).
+  ctrl.subsystem().StartHealth(ctrl.clock().NowNs(), ctrl.config());
+  // This controller's Error Information entries continue the subsystem's lifetime count.
+  a.errors.set_count(a.health.error_entries());
   for (const auto& [key, value] : st.saved_features) {
     a.features.saved[static_cast<uint32_t>(std::stoul(key, nullptr, 16))] = value;
   }
@@ -40,6 +35,9 @@ void AdminStateInit(Controller& ctrl) {
   fw.active = st.firmware_active;
   fw.next = st.firmware_next;
   ActivatePendingFirmware(ctrl);
+  // Applying feature 04h runs CheckHealth: a configured temperature beyond the threshold, or a
+  // spare below its threshold, is a condition from power-on, and its SMART event waits for the
+  // host's first Asynchronous Event Request.
   RestoreFeatures(ctrl);
 }
 
@@ -80,8 +78,7 @@ void AdminStatePersist(Controller& ctrl) {
   AdminState& a = ctrl.admin_state();
   uint64_t now = ctrl.clock().NowNs();
   (void)store.Update([&](PersistentState& st) {
-    a.health.Store(&st, now);
-    st.error_log_entries = a.errors.count();
+    a.health.Store(&st, now);  // the subsystem's totals (every controller writes the same)
     st.saved_features.clear();
     for (const auto& [key, value] : a.features.saved) {
       char buf[16];

@@ -73,8 +73,9 @@ struct AbortMarker {
 };
 
 struct AdminState {
+  explicit AdminState(Health& h) : health(h) {}
   ErrorLog errors;
-  Health health;
+  Health& health;  // the subsystem's (Subsystem::health)
   FeatureState features;
   FirmwareState firmware;
   SelfTestState self_test;

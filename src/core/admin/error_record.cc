@@ -37,6 +37,7 @@ void Controller::RecordError(const Request& req, Status status) {
   }
   if (status.sct() == Sct::kMediaError) admin_->health.CountMediaError();
   admin_->errors.Record(e);
+  admin_->health.CountErrorEntry();
 }
 
 }  // namespace nvemu

@@ -81,7 +81,10 @@ Status IdentifyController(Controller& ctrl, Request& req) {
   id.aerl = kAerl;
   // FRMW: slot 1 read-only (bit 0), number of slots (bits 3:1), activation without reset (bit 4).
   id.frmw = (c.firmware_slot1_read_only ? 1u : 0u) | (c.firmware_slots << 1) | (1u << 4);
-  // LPA: Commands Supported and Effects log (bit 1), extended data / LPO (bit 2).
+  // LPA: Commands Supported and Effects log (bit 1), extended data / LPO (bit 2). Bit 5 stays 0:
+  // it advertises the Supported Log Pages log (00h) only together with the Feature Identifiers
+  // Supported and Effects (12h) and NVMe-MI Commands Supported and Effects (13h) logs and the
+  // command scope (CSP) in log 05h, which nvemu does not implement; 00h itself is supported.
   id.lpa = (1u << 1) | (1u << 2);
   id.elpe = kElpe;
   id.npss = kNpss;

@@ -4,7 +4,9 @@
 //
 // Each log page is built whole by one function of the table below; the handler then copies NUMD+1
 // dwords from LPO (bytes past the end of the page read as zero). RAE = 0 clears the asynchronous
-// events reported for that log page (5.2) and, for log 04h, the list itself.
+// events reported for that log page (5.2) and, for log 04h, the list itself. The same table says
+// whether a page accepts index offsets (OT = 1; none does yet) and builds the Supported Log Pages
+// page (00h, core/admin/log_support.h), so that page lists exactly what this command returns.
 #include <nvme/types.h>
 
 #include <algorithm>
@@ -15,12 +17,14 @@
 
 #include "core/admin/admin_cmd.h"
 #include "core/admin/admin_state.h"
+#include "core/admin/log_support.h"
 #include "core/controller.h"
 #include "nvm/io_cmd.h"
 
 static_assert(sizeof(nvme_error_log_page) == 64 && sizeof(nvme_smart_log) == 512);
 static_assert(sizeof(nvme_firmware_slot) == 512 && sizeof(nvme_cmd_effects_log) == 4096);
 static_assert(sizeof(nvme_self_test_log) == 564);
+static_assert(sizeof(nvme_supported_log_pages) == 1024);
 
 namespace nvemu {
 namespace {
@@ -37,6 +41,9 @@ Page Bytes(const T& v) {
   return p;
 }
 
+// 00h Supported Log Pages (5.16.1.1): built from kLogTable below.
+Status SupportedLogPages(Controller& ctrl, Request& req, Page* page);
+
 // 01h Error Information (5.16.1.2): 64 entries, newest first.
 Status ErrorInformation(Controller& ctrl, Request&, Page* page) {
   auto entries = ctrl.admin_state().errors.Page();
@@ -50,8 +57,7 @@ Status ErrorInformation(Controller& ctrl, Request&, Page* page) {
 Status SmartHealth(Controller& ctrl, Request& req, Page* page) {
   if (req.sqe.nsid != 0 && req.sqe.nsid != 0xffffffff) return InvalidFieldAt(req, 4);
   AdminState& a = ctrl.admin_state();
-  *page = Bytes(a.health.Page(ctrl.clock().NowNs(), a.features.temp_over, a.features.temp_under,
-                              a.errors.count()));
+  *page = Bytes(a.health.Page(ctrl.clock().NowNs(), a.features.temp_over, a.features.temp_under));
   return Status::Success();
 }
 
@@ -129,17 +135,33 @@ Status SelfTestLog(Controller& ctrl, Request&, Page* page) {
 
 using LogBuilder = Status (*)(Controller&, Request&, Page*);
 
-constexpr std::array<LogBuilder, 256> MakeLogTable() {
-  std::array<LogBuilder, 256> t{};
-  t[kLogErrorInformation] = ErrorInformation;
-  t[kLogSmartHealth] = SmartHealth;
-  t[kLogFirmwareSlot] = FirmwareSlots;
-  t[kLogChangedNamespaces] = ChangedNamespaces;
-  t[kLogEffects] = CommandEffects;
-  t[kLogSelfTest] = SelfTestLog;
+// One Log Page Identifier: its builder (null = not supported) and whether index offsets (CDW14
+// OT = 1, LPO in units of the page's entries) are supported for it (IOS).
+struct LogPageEntry {
+  LogBuilder build = nullptr;
+  bool index_offset = false;
+};
+
+constexpr std::array<LogPageEntry, 256> MakeLogTable() {
+  std::array<LogPageEntry, 256> t{};
+  t[kLogSupportedLogPages] = {SupportedLogPages};
+  t[kLogErrorInformation] = {ErrorInformation};
+  t[kLogSmartHealth] = {SmartHealth};
+  t[kLogFirmwareSlot] = {FirmwareSlots};
+  t[kLogChangedNamespaces] = {ChangedNamespaces};
+  t[kLogEffects] = {CommandEffects};
+  t[kLogSelfTest] = {SelfTestLog};
   return t;
 }
-constexpr std::array<LogBuilder, 256> kLogTable = MakeLogTable();
+constexpr std::array<LogPageEntry, 256> kLogTable = MakeLogTable();
+
+Status SupportedLogPages(Controller&, Request&, Page* page) {
+  *page = BuildSupportedLogPages([](uint8_t lid) {
+    const LogPageEntry& e = kLogTable[lid];
+    return LogSupport{e.build != nullptr, e.index_offset, 0};
+  });
+  return Status::Success();
+}
 
 }  // namespace
 
@@ -149,14 +171,17 @@ Status AdminGetLogPage(Controller& ctrl, Request& req) {
   bool rae = (sqe.cdw10 >> 15) & 1;
   uint64_t numd = ((sqe.cdw10 >> 16) | (uint64_t{sqe.cdw11 & 0xffff} << 16)) + 1;
   uint64_t offset = sqe.cdw12 | uint64_t{sqe.cdw13} << 32;
-  LogBuilder build = kLogTable[lid];
+  const LogPageEntry& entry = kLogTable[lid];
   // Figure 199: an unsupported or reserved log page is an Invalid Log Page (2.0 also allows
   // Invalid Field in Command here; nvemu reports the more precise status).
-  if (build == nullptr) return sc::kInvalidLogPage;
+  if (entry.build == nullptr) return sc::kInvalidLogPage;
   if (offset & 3) return InvalidFieldAt(req, offsetof(Sqe, cdw12));  // LPO is dword aligned
-  if ((sqe.cdw14 >> 23) & 1) return InvalidFieldAt(req, offsetof(Sqe, cdw14) + 2, 7);  // OT
+  // OT = 1 (index offset) only where the Supported Log Pages entry sets IOS.
+  if (((sqe.cdw14 >> 23) & 1) != 0 && !entry.index_offset) {
+    return InvalidFieldAt(req, offsetof(Sqe, cdw14) + 2, 7);
+  }
   Page page;
-  if (Status st = build(ctrl, req, &page); !st.ok()) return st;
+  if (Status st = entry.build(ctrl, req, &page); !st.ok()) return st;
   // 5.16: an offset beyond the log page is Invalid Field in Command.
   if (offset >= page.size()) return InvalidFieldAt(req, offsetof(Sqe, cdw12));
   uint64_t len = numd * 4;

@@ -4,12 +4,19 @@
 //
 // Hosts read the header, then the whole log in chunks, and retry while GENCTR changes; any
 // dword-aligned LPO/NUMD is honoured and bytes past the end read as zero.
+//
+// Get Log Page on a discovery controller dispatches through kDiscoveryLogs: 70h, and 00h Supported
+// Log Pages (5.16.1.1) built from the same table, so it lists 00h and 70h only. Neither page takes
+// index offsets (IOS = 0: OT = 1 is Invalid Field), and the discovery log's LSP options (extended
+// entries, port local entries only, all NVM subsystem entries) are not implemented (LIDSP = 0).
 #include <nvme/types.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <vector>
 
+#include "core/admin/log_support.h"
 #include "core/fabrics/fabrics.h"
 #include "core/fabrics/queue.h"
 
@@ -64,16 +71,42 @@ std::vector<uint8_t> BuildLog(const TargetCore& core, const std::string& hostnqn
   return log;
 }
 
+using LogBuilder = std::vector<uint8_t> (*)(FabricsController&);
+
+std::vector<uint8_t> DiscoveryLog(FabricsController& ctrl) {
+  return BuildLog(ctrl.core(), ctrl.hostnqn());
+}
+
+std::vector<uint8_t> SupportedLogPages(FabricsController&);
+
+constexpr std::array<LogBuilder, 256> MakeDiscoveryLogs() {
+  std::array<LogBuilder, 256> t{};
+  t[kLogSupportedLogPages] = SupportedLogPages;
+  t[kLidDiscovery] = DiscoveryLog;
+  return t;
+}
+constexpr std::array<LogBuilder, 256> kDiscoveryLogs = MakeDiscoveryLogs();
+
+std::vector<uint8_t> SupportedLogPages(FabricsController&) {
+  return BuildSupportedLogPages([](uint8_t lid) {
+    return LogSupport{kDiscoveryLogs[lid] != nullptr, false, 0};
+  });
+}
+
 }  // namespace
 
-// Get Log Page (5.16): CDW10 LID[7:0] NUMDL[31:16], CDW11 NUMDU[15:0], CDW12/13 LPOL/LPOU.
-Status ExecuteDiscoveryLog(FabricsController& ctrl, Request& req) {
+// Get Log Page (5.16): CDW10 LID[7:0] NUMDL[31:16], CDW11 NUMDU[15:0], CDW12/13 LPOL/LPOU, CDW14
+// OT[23].
+Status ExecuteDiscoveryGetLogPage(FabricsController& ctrl, Request& req) {
+  const LogBuilder build = kDiscoveryLogs[req.sqe.cdw10 & 0xff];
+  if (build == nullptr) return nvemu::sc::kInvalidLogPage;
   const uint64_t numd =
       ((static_cast<uint64_t>(req.sqe.cdw11 & 0xffff) << 16) | (req.sqe.cdw10 >> 16)) + 1;
   const uint64_t len = numd * 4;
   const uint64_t lpo = (static_cast<uint64_t>(req.sqe.cdw13) << 32) | req.sqe.cdw12;
-  if (lpo & 3) return nvemu::sc::kInvalidField;  // the offset is dword aligned
-  std::vector<uint8_t> log = BuildLog(ctrl.core(), ctrl.hostnqn());
+  if (lpo & 3) return nvemu::sc::kInvalidField;                    // the offset is dword aligned
+  if ((req.sqe.cdw14 >> 23) & 1) return nvemu::sc::kInvalidField;  // OT: IOS = 0 for both pages
+  std::vector<uint8_t> log = build(ctrl);
   if (lpo > log.size()) return nvemu::sc::kInvalidField;
   if (Status st = req.data->Prepare(len); !st.ok()) return st;
   return req.data->Transfer(Direction::kToHost, 0, len, [&](uint8_t* buf, uint64_t off, size_t n) {

@@ -39,13 +39,13 @@ Status Queue::Execute(Request& req) {
   // check so that a reset that cleared RDY and then quiesced either sees this command or is seen
   // by it.
   if (io_active_++ == 0) link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
-  // SMART Controller Busy Time (NVMe Base 2.0, Figure 207): the time the command executes.
-  const uint64_t start_ns = core_.clock().NowNs();
+  // SMART Controller Busy Time (NVMe Base 2.0, Figure 207): outstanding from here until it
+  // completes (FinishIo); the clock is read only when the queue turns busy or idle.
+  busy_.Begin(controller_->io_busy(), core_.clock());
   Status st = controller_->ready() ? controller_->ExecuteIo(req)
                                    // A disabled controller executes no I/O (its queues are
                                    // being closed: NVMe Base 2.0, 3.3.2.3).
                                    : nvemu::sc::kCommandSequenceError;
-  controller_->admin_state().health.AddBusyNs(core_.clock().NowNs() - start_ns);
   if (!req.in_flight) FinishIo();  // else: FinishIo once the transport sees it complete
   return st;
 }
@@ -124,8 +124,7 @@ Status Queue::ExecuteAdmin(Request& req) {
     case kOpIdentify:
       return nvemu::sc::kInvalidField;  // a discovery controller has only CNS 01h
     case kOpGetLogPage:
-      if ((req.sqe.cdw10 & 0xff) != kLidDiscovery) return nvemu::sc::kInvalidLogPage;
-      return ExecuteDiscoveryLog(ctrl, req);
+      return ExecuteDiscoveryGetLogPage(ctrl, req);  // 00h and 70h only
     case kOpSetFeatures:
     case kOpGetFeatures:
     case kOpAsyncEventRequest:

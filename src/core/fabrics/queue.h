@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "core/busy_time.h"
 #include "core/fabrics/fabrics.h"
 #include "core/fabrics/fabrics_controller.h"
 #include "core/fabrics/queue_link.h"
@@ -53,6 +54,7 @@ class Queue {
   // An I/O command that Execute() left in flight (Request::in_flight) has completed: ends its
   // share of the queue's execution epoch. Reactor thread.
   void FinishIo() {
+    busy_.End();
     if (--io_active_ == 0) link_.io_epoch.fetch_add(1, std::memory_order_seq_cst);
   }
 
@@ -79,6 +81,7 @@ class Queue {
   bool sq_flow_disabled_ = false;
   bool close_requested_ = false;
   uint32_t io_active_ = 0;  // I/O commands executing or in flight (the epoch is odd while > 0)
+  BusyTracker busy_;        // the same commands, for SMART Controller Busy Time
 };
 
 // Handlers, one per file (connect.cc, property.cc, discovery.cc, keep_alive.cc, identify.cc).
@@ -89,8 +92,8 @@ Status SetKeepAliveTimer(FabricsController& ctrl, Request& req, uint16_t kas_100
 Status GetKeepAliveTimer(FabricsController& ctrl, Request& req);
 // Get Features Host Identifier: the Connect HOSTID (128-bit, EXHID must be 1).
 Status GetHostIdentifier(FabricsController& ctrl, Request& req);
-// Get Log Page 70h on a discovery controller.
-Status ExecuteDiscoveryLog(FabricsController& ctrl, Request& req);
+// Get Log Page on a discovery controller: 70h Discovery and 00h Supported Log Pages.
+Status ExecuteDiscoveryGetLogPage(FabricsController& ctrl, Request& req);
 // Identify Controller (CNS 01h) with the fabrics fields, Identify Namespace (CNS 00h) with NMIC.
 Status ExecuteFabricsIdentify(FabricsController& ctrl, Request& req);
 

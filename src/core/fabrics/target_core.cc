@@ -85,7 +85,7 @@ Result<std::unique_ptr<TargetCore>> TargetCore::Create(const TargetConfig& confi
     e->controller.serial = s.serial;
     e->controller.namespaces = s.namespaces;
     e->allowed_hosts = s.allowed_hosts;
-    auto sub = Subsystem::Create(e->controller);
+    auto sub = Subsystem::Create(e->controller, clock);
     if (!sub.ok()) return Error{fmt::format("subsystem {}: {}", s.nqn, sub.error().message)};
     e->subsystem = std::move(sub.value());
     core->subsystems_.push_back(std::move(e));
