@@ -26,7 +26,8 @@
 // Cost: kTopEntryBytes per kLeafSpan bytes of capacity up front (8 B per GiB: 8 KiB for 1 TiB);
 // per GiB region written, kLeafSpan bytes of address space (not memory) and kLeafEntries state
 // bytes; then the pages written. A system with strict overcommit (vm.overcommit_memory = 2)
-// charges the whole leaf mapping against its commit limit; a leaf that cannot be mapped makes the
+// charges the whole leaf mapping against its commit limit; a leaf that cannot be mapped (commit
+// limit, address space, or vm.max_map_count: each written GiB region is one mapping) makes the
 // write fail with ENOSPC.
 //
 // Threading: Read and Write may run concurrently from any threads on any ranges. No locks; reads
