@@ -90,7 +90,9 @@ void AddPerf(CLI::App& app, PerfArgs& a) {
           "--no-limit", [&o] { o.copy_limit = false; },
           "skip measuring the machine's copy limit (never measured with --tcp)")
       ->group(kWorkload);
-  perf->add_option("--limit-time", o.copy_limit_s, "seconds spent measuring the limit (default 1)")
+  perf->add_option(
+          "--limit-time", o.copy_limit_s,
+          "seconds per copy-limit loop (plain and look-ahead: twice this in all; default 1)")
       ->group(kWorkload);
   perf->add_option("--seed", o.seed, "random offsets seed (default 1)")->group(kWorkload);
   perf->add_flag("--json", o.json, "print one JSON document instead of the summary");

@@ -4,10 +4,17 @@
 // buffer and writes into it. An in-process emulated controller cannot move data faster than this,
 // so `nvemu perf` prints achieved / limit.
 //
+// Two copy loops run, `seconds` each: a plain memcpy loop, and one that first prefetches the start
+// of the next copy's big-buffer block (kLookAheadBytes, as the RAM backend's look-ahead prefetch
+// does for the next command), which overlaps that block's TLB walk and DRAM latency with the
+// current copy. The limit is the faster of the two: a limit that the device's own technique can
+// beat is no limit (on the 2-vCPU EPYC guest the look-ahead loop was 30-50 % faster).
+//
 // Threading: copies on the calling thread while a second thread spins (as the host thread polls
 // during the I/O run); allocates (and touches) `range` bytes for its duration.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "nvemu/status.h"
@@ -20,14 +27,24 @@ struct CopyLimitSpec {
   bool random = true;
   uint32_t read_percent = 100;  // share of copies out of the big buffer (reads)
   uint32_t ring_blocks = 32;    // small buffers (queue depth)
-  double seconds = 1.0;
+  double seconds = 1.0;         // per loop
   uint64_t seed = 1;
 };
 
-struct CopyLimit {
+// Bytes the look-ahead loop prefetches of the next block (SparseTable::Prefetch does the same).
+inline constexpr uint32_t kLookAheadBytes = 256;
+
+struct CopyRate {
   uint64_t copies = 0;
   double seconds = 0;
   double copies_per_s() const { return seconds > 0 ? copies / seconds : 0; }
+};
+
+struct CopyLimit {
+  CopyRate plain;       // memcpy loop
+  CopyRate look_ahead;  // memcpy loop with a prefetch of the next block
+  // The limit: the faster loop.
+  double copies_per_s() const { return std::max(plain.copies_per_s(), look_ahead.copies_per_s()); }
   double bytes_per_s(uint32_t block) const { return copies_per_s() * block; }
 };
 

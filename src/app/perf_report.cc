@@ -84,6 +84,9 @@ std::string FormatPerfText(const PerfResult& r) {
         "machine limit: {:.0f} {}-byte {} copies/s on one core ({:.1f} MiB/s, {:.0f} MiB buffer)\n",
         l.copies_per_s(), o.block_size, PatternRandom(o.pattern) ? "random" : "sequential",
         l.bytes_per_s(o.block_size) / kMiB, r.range_bytes / kMiB);
+    s += fmt::format(
+        "  (the faster of: look-ahead prefetch loop {:.0f}/s, plain memcpy loop {:.0f}/s)\n",
+        l.look_ahead.copies_per_s(), l.plain.copies_per_s());
     s += fmt::format("achieved / limit: {:.3f}\n", r.ratio_to_limit());
   } else {
     s += fmt::format("machine limit: {}\n", r.copy_limit_note);
@@ -151,6 +154,8 @@ nlohmann::ordered_json PerfJson(const PerfResult& r) {
   if (r.copy_limit) {
     j["copy_limit"] = {{"copies_per_s", r.copy_limit->copies_per_s()},
                        {"mib_per_s", r.copy_limit->bytes_per_s(o.block_size) / kMiB},
+                       {"look_ahead_copies_per_s", r.copy_limit->look_ahead.copies_per_s()},
+                       {"plain_copies_per_s", r.copy_limit->plain.copies_per_s()},
                        {"ratio", r.ratio_to_limit()}};
   } else {
     j["copy_limit"] = {{"note", r.copy_limit_note}};

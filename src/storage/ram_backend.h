@@ -1,7 +1,9 @@
 // RAM backend internals: the validating factory behind MakeRamBackend (include/nvemu/backend.h).
 //
-// Data and metadata images are two SparseTables (storage/sparse_table.h): 64 KiB chunks allocated
-// on first write, lock-free. A 1 TiB namespace costs 8 KiB of top-level table until written.
+// Data and metadata images are two SparseTables (storage/sparse_table.h): 64 KiB chunks whose
+// memory is allocated on first write (one address-space reservation per GiB region written; the
+// kernel populates only the pages touched), lock-free. A 1 TiB namespace costs 8 KiB of top-level
+// table until written.
 // AllocatedBytes() counts data chunk bytes that hold data (a multiple of 64 KiB except for the
 // image's last chunk), so NUSE derived from it is rounded up to the chunk size; Deallocate() of
 // whole chunks releases their memory (madvise) and lowers it again.

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <thread>
 
 namespace nvemu {
 namespace {
@@ -17,27 +18,41 @@ size_t RoundUpToPage(uint64_t n) { return static_cast<size_t>((n + kPage - 1) & 
 
 }  // namespace
 
-// A leaf: kLeafEntries (fewer for small tables) atomic chunk pointers and their "holds data"
-// flags. Owns its chunks.
+// A leaf: one anonymous mapping of its span (reserved, populated by the kernel on touch) and one
+// state byte per chunk. Owns the mapping.
 class SparseTable::Leaf {
  public:
-  explicit Leaf(std::unique_ptr<std::atomic<std::byte*>[]> chunks,
-                std::unique_ptr<std::atomic<bool>[]> live, uint64_t count)
-      : chunks_(std::move(chunks)), live_(std::move(live)), count_(count) {}
-  ~Leaf() {
-    for (uint64_t i = 0; i < count_; ++i) std::free(chunks_[i].load(std::memory_order_relaxed));
+  enum : uint8_t { kEmpty = 0, kFilling = 1, kLive = 2 };
+
+  // nullptr when the mapping or the state array cannot be allocated.
+  static Leaf* Create(uint64_t span, uint64_t chunks) {
+    const size_t bytes = RoundUpToPage(span);
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    std::unique_ptr<std::atomic<uint8_t>[]> state(new (std::nothrow)
+                                                      std::atomic<uint8_t>[chunks]());
+    Leaf* leaf = state ? new (std::nothrow)
+                             Leaf(static_cast<std::byte*>(p), bytes, std::move(state))
+                       : nullptr;
+    if (leaf == nullptr) ::munmap(p, bytes);
+    return leaf;
   }
+  ~Leaf() { ::munmap(base_, bytes_); }
   Leaf(const Leaf&) = delete;
   Leaf& operator=(const Leaf&) = delete;
 
-  std::atomic<std::byte*>& slot(uint64_t i) { return chunks_[i]; }
-  // True while the chunk holds data that counts in AllocatedBytes().
-  std::atomic<bool>& live(uint64_t i) { return live_[i]; }
+  // Memory of the byte at `off` within the leaf's span.
+  std::byte* at(uint64_t off) const { return base_ + off; }
+  std::atomic<uint8_t>& state(uint64_t chunk) { return state_[chunk]; }
 
  private:
-  std::unique_ptr<std::atomic<std::byte*>[]> chunks_;
-  std::unique_ptr<std::atomic<bool>[]> live_;
-  uint64_t count_;
+  Leaf(std::byte* base, size_t bytes, std::unique_ptr<std::atomic<uint8_t>[]> state)
+      : base_(base), bytes_(bytes), state_(std::move(state)) {}
+
+  std::byte* const base_;
+  const size_t bytes_;
+  std::unique_ptr<std::atomic<uint8_t>[]> state_;
 };
 
 SparseTable::SparseTable(uint64_t size, const MetadataFill& fill)
@@ -65,11 +80,14 @@ void SparseTable::FillBytes(std::byte* dst, uint64_t off, size_t len) const {
   for (size_t i = 0; i < len; ++i) dst[i] = static_cast<std::byte>(fill_.at(off + i));
 }
 
-std::byte* SparseTable::FindChunk(uint64_t chunk) const {
-  // Acquire pairs with the release of the installing CAS: a visible pointer implies visible fill.
+const std::byte* SparseTable::FindChunk(uint64_t chunk) const {
+  // Acquire pairs with the release that published the leaf / marked the chunk live: a visible
+  // live state implies visible fill.
   Leaf* leaf = leaves_[chunk >> kLeafBits].load(std::memory_order_acquire);
   if (leaf == nullptr) return nullptr;
-  return leaf->slot(chunk & (kLeafEntries - 1)).load(std::memory_order_acquire);
+  const uint64_t index = chunk & (kLeafEntries - 1);
+  if (leaf->state(index).load(std::memory_order_acquire) != Leaf::kLive) return nullptr;
+  return leaf->at(index << kChunkBits);
 }
 
 SparseTable::Leaf* SparseTable::GetOrCreateLeaf(uint64_t leaf_index) {
@@ -77,15 +95,12 @@ SparseTable::Leaf* SparseTable::GetOrCreateLeaf(uint64_t leaf_index) {
   Leaf* leaf = slot.load(std::memory_order_acquire);
   if (leaf != nullptr) return leaf;
 
-  // Small tables get a leaf just big enough for their chunks.
-  const uint64_t count = std::min(kLeafEntries, chunk_count_ - (leaf_index << kLeafBits));
-  std::unique_ptr<std::atomic<std::byte*>[]> chunks(new (std::nothrow)
-                                                        std::atomic<std::byte*>[count]());
-  std::unique_ptr<std::atomic<bool>[]> live(new (std::nothrow) std::atomic<bool>[count]());
-  if (chunks == nullptr || live == nullptr) return nullptr;
-  std::unique_ptr<Leaf> fresh(new (std::nothrow) Leaf(std::move(chunks), std::move(live), count));
+  // The last leaf covers only the rest of the table.
+  const uint64_t first = leaf_index * kLeafSpan;
+  const uint64_t span = std::min(kLeafSpan, size_ - first);
+  std::unique_ptr<Leaf> fresh(Leaf::Create(span, (span + kChunkSize - 1) >> kChunkBits));
   if (fresh == nullptr) return nullptr;
-  // On failure `leaf` receives the winner's pointer and `fresh` frees our copy.
+  // On failure `leaf` receives the winner's pointer and `fresh` unmaps our copy.
   if (slot.compare_exchange_strong(leaf, fresh.get(), std::memory_order_acq_rel,
                                    std::memory_order_acquire)) {
     leaf = fresh.release();
@@ -97,25 +112,31 @@ std::byte* SparseTable::GetOrCreateChunk(uint64_t chunk) {
   Leaf* leaf = GetOrCreateLeaf(chunk >> kLeafBits);
   if (leaf == nullptr) return nullptr;
   const uint64_t index = chunk & (kLeafEntries - 1);
-  std::atomic<std::byte*>& slot = leaf->slot(index);
-  std::byte* data = slot.load(std::memory_order_acquire);
-  if (data == nullptr) {
-    const uint64_t length = ChunkLength(chunk);
-    // Page aligned so that Deallocate() can hand whole pages back with madvise.
-    auto* fresh = static_cast<std::byte*>(std::aligned_alloc(kPage, RoundUpToPage(length)));
-    if (fresh == nullptr) return nullptr;
-    FillBytes(fresh, chunk << kChunkBits, length);
-    if (slot.compare_exchange_strong(data, fresh, std::memory_order_acq_rel,
-                                     std::memory_order_acquire)) {
-      data = fresh;
-    } else {
-      std::free(fresh);
+  std::byte* data = leaf->at(index << kChunkBits);
+  std::atomic<uint8_t>& state = leaf->state(index);
+  uint8_t s = state.load(std::memory_order_acquire);
+  if (s == Leaf::kLive) return data;
+  const uint64_t length = ChunkLength(chunk);
+  if (zero_fill_) {
+    // Fresh and MADV_DONTNEED pages read as zero: nothing to fill. Count the chunk once.
+    if (state.exchange(Leaf::kLive, std::memory_order_acq_rel) != Leaf::kLive) {
+      allocated_.fetch_add(length, std::memory_order_relaxed);
     }
+    return data;
   }
-  // Count the chunk the first time it holds data (again after a deallocation).
-  std::atomic<bool>& live = leaf->live(index);
-  if (!live.load(std::memory_order_relaxed) && !live.exchange(true, std::memory_order_relaxed)) {
-    allocated_.fetch_add(ChunkLength(chunk), std::memory_order_relaxed);
+  // Non-zero pattern: one first writer fills, the others wait until it is live.
+  while (s != Leaf::kLive) {
+    if (s == Leaf::kEmpty &&
+        state.compare_exchange_strong(s, Leaf::kFilling, std::memory_order_acquire)) {
+      FillBytes(data, chunk << kChunkBits, length);
+      state.store(Leaf::kLive, std::memory_order_release);
+      allocated_.fetch_add(length, std::memory_order_relaxed);
+      return data;
+    }
+    if (s == Leaf::kFilling) {
+      std::this_thread::yield();
+      s = state.load(std::memory_order_acquire);
+    }
   }
   return data;
 }
@@ -139,16 +160,19 @@ void SparseTable::Read(uint64_t off, void* dst, size_t len) const {
 
 void SparseTable::Prefetch(uint64_t off, size_t len, bool write) const {
   if (off >= size_) return;
-  const std::byte* data = FindChunk(off >> kChunkBits);
-  if (data == nullptr) return;
+  const Leaf* leaf = leaves_[off / kLeafSpan].load(std::memory_order_acquire);
+  if (leaf == nullptr) return;
+  // No state check: that would be one more load before the prefetch can issue, and prefetching a
+  // chunk that is not live is harmless (at worst a page never touched, which the CPU drops).
+  const std::byte* p = leaf->at(off & (kLeafSpan - 1));
   const uint64_t in_chunk = off & (kChunkSize - 1);
   // A few lines: the hardware prefetcher follows the stream once the copy starts.
   const uint64_t n = std::min<uint64_t>({len, kChunkSize - in_chunk, 256});
   for (uint64_t i = 0; i < n; i += 64) {
     if (write) {
-      __builtin_prefetch(data + in_chunk + i, 1, 3);
+      __builtin_prefetch(p + i, 1, 3);
     } else {
-      __builtin_prefetch(data + in_chunk + i, 0, 3);
+      __builtin_prefetch(p + i, 0, 3);
     }
   }
 }
@@ -176,15 +200,16 @@ void SparseTable::Deallocate(uint64_t off, uint64_t len) {
     const uint64_t length = ChunkLength(chunk);
     const size_t n = static_cast<size_t>(std::min<uint64_t>(len, length - in_chunk));
     Leaf* leaf = leaves_[chunk >> kLeafBits].load(std::memory_order_acquire);
-    std::byte* data =
-        leaf ? leaf->slot(chunk & (kLeafEntries - 1)).load(std::memory_order_acquire) : nullptr;
-    if (data != nullptr) {
+    const uint64_t index = chunk & (kLeafEntries - 1);
+    // Only live chunks hold data; the others already read as the pattern.
+    if (leaf != nullptr && leaf->state(index).load(std::memory_order_acquire) == Leaf::kLive) {
+      std::byte* data = leaf->at(index << kChunkBits);
       if (in_chunk == 0 && n == length && zero_fill_) {
         // Whole chunk: give the pages back; they read as zero until written again.
         if (::madvise(data, RoundUpToPage(length), MADV_DONTNEED) != 0) {
           std::memset(data, 0, length);
         }
-        if (leaf->live(chunk & (kLeafEntries - 1)).exchange(false, std::memory_order_relaxed)) {
+        if (leaf->state(index).exchange(Leaf::kEmpty, std::memory_order_acq_rel) == Leaf::kLive) {
           allocated_.fetch_sub(length, std::memory_order_relaxed);
         }
       } else {

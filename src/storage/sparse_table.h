@@ -1,22 +1,37 @@
 // SparseTable: a byte array of fixed size whose memory is allocated in chunks on first write.
 //
-// Layout: a top-level array of atomic pointers to leaves, each leaf an array of atomic pointers to
-// chunks of kChunkSize bytes (the last chunk of the table may be shorter), page aligned and
-// initialised with the table's fill pattern (zeroes unless a MetadataFill is given). Leaves and
-// chunks are installed lazily with compare-and-swap: the loser of a race frees its copy and uses
-// the winner's. Pointers are never removed before destruction, so a published pointer stays valid.
+// Layout: a top-level array of atomic pointers to leaves. A leaf covers kLeafSpan bytes (the last
+// leaf may be shorter) with one contiguous anonymous mapping, reserved with MAP_NORESERVE when the
+// leaf is first written: the kernel gives it memory only for the pages that are touched. The
+// leaf also holds one state byte per kChunkSize chunk: empty (never written, or deallocated: reads
+// return the fill pattern without touching the mapping), filling (a first writer is writing a
+// non-zero fill pattern into it) or live (holds data, counted in AllocatedBytes()). Leaves are
+// installed with compare-and-swap (the loser unmaps its copy) and only removed by the destructor.
+//
+// Why a mapping per leaf and not a pointer per chunk: the address of any byte is the leaf's base
+// plus the offset, so Prefetch() computes it from the (hot) top-level entry alone. A pointer per
+// chunk was a dependent load that missed the caches on random I/O over large namespaces (a 128 KiB
+// pointer array per GiB behind streams of 4 KiB copies) before the data prefetch could start.
+//
+// First write of a chunk: a zero-filled table only marks the chunk live (fresh or MADV_DONTNEED
+// pages read as zero). A table with a non-zero fill pattern claims the chunk (empty -> filling),
+// writes the pattern, then marks it live; a concurrent first writer of the same chunk waits for
+// that (once per chunk; yields while it waits), so the fill never lands over data.
 //
 // Deallocation: Deallocate() of a whole chunk of a zero-filled table releases its memory to the
-// operating system with madvise(MADV_DONTNEED) (the pages read as zero afterwards and are
-// repopulated on the next write) and stops counting it in AllocatedBytes(); the pointer stays, so
-// concurrent readers never touch freed memory (no reclamation scheme needed). Partial chunks, and
-// every chunk of a table with a non-zero pattern, are overwritten with the pattern instead.
+// operating system with madvise(MADV_DONTNEED) and marks it empty (no longer counted in
+// AllocatedBytes()); the mapping stays, so concurrent readers never touch unmapped memory. Partial
+// chunks, and every chunk of a table with a non-zero pattern, are overwritten with the pattern.
 //
-// Cost: kTopEntryBytes per kLeafSpan bytes of capacity up front (8 B per GiB: 8 KiB for 1 TiB), one
-// leaf (up to kLeafEntries pointers) per GiB region written, plus the written chunks.
+// Cost: kTopEntryBytes per kLeafSpan bytes of capacity up front (8 B per GiB: 8 KiB for 1 TiB);
+// per GiB region written, kLeafSpan bytes of address space (not memory) and kLeafEntries state
+// bytes; then the pages written. A system with strict overcommit (vm.overcommit_memory = 2)
+// charges the whole leaf mapping against its commit limit; a leaf that cannot be mapped (commit
+// limit, address space, or vm.max_map_count: each written GiB region is one mapping) makes the
+// write fail with ENOSPC.
 //
 // Threading: Read and Write may run concurrently from any threads on any ranges. No locks; reads
-// and rewrites of allocated chunks never allocate. Concurrent writes to overlapping bytes leave,
+// and rewrites of live chunks never allocate. Concurrent writes to overlapping bytes leave,
 // for each byte, the value of one of the writers (plain memcpy: no atomicity larger than a byte is
 // promised; see docs in ram_backend.h). Destruction REQUIRES that no call is in flight.
 #pragma once
@@ -58,8 +73,9 @@ class SparseTable {
   // REQUIRES: off + len <= size(). Allocates missing chunks; returns ENOSPC when memory runs out
   // (the bytes of chunks allocated before the failure are written).
   IoStatus Write(uint64_t off, const void* src, size_t len);
-  // Prefetches the first cache lines of [off, off+len) if they are allocated (a hint: the TLB walk
-  // and the memory fetch overlap the caller's current work). Never allocates.
+  // Prefetches the first cache lines of [off, off+len) when its leaf exists (a hint: the TLB walk
+  // and the memory fetch overlap the caller's current work). Never allocates and never faults (a
+  // prefetch of a page never touched is dropped by the CPU).
   void Prefetch(uint64_t off, size_t len, bool write) const;
   // REQUIRES: off + len <= size(). Afterwards [off, off+len) reads as the fill pattern.
   void Deallocate(uint64_t off, uint64_t len);
@@ -69,9 +85,10 @@ class SparseTable {
 
   // Length of chunk `chunk` (kChunkSize except possibly the last chunk).
   uint64_t ChunkLength(uint64_t chunk) const;
-  // The chunk's memory, or nullptr if it was never written.
-  std::byte* FindChunk(uint64_t chunk) const;
-  // The chunk's memory, allocating leaf and chunk if needed; nullptr when out of memory.
+  // The chunk's memory if it is live, else nullptr (reads return the fill pattern).
+  const std::byte* FindChunk(uint64_t chunk) const;
+  // The chunk's memory, marked live (filled with the pattern first if needed); nullptr when the
+  // leaf cannot be allocated.
   std::byte* GetOrCreateChunk(uint64_t chunk);
   Leaf* GetOrCreateLeaf(uint64_t leaf_index);
   // Writes the fill pattern into chunk memory at table offset `off`.
