@@ -79,6 +79,16 @@ class Backend {
     (void)len;
     (void)write;
   }
+  // Zero-copy read access for backends whose data lives in process memory: a pointer to the bytes
+  // [off, off+len) when they are contiguous in memory and hold written data, else nullptr (the
+  // caller then uses Read(); the default always returns nullptr). The pointer stays valid while
+  // the backend exists; concurrent writes and deallocations change the bytes it shows exactly as
+  // they would change what Read() returns. Must not block, allocate or fail; any range is allowed.
+  virtual const uint8_t* MapRead(uint64_t off, size_t len) {
+    (void)off;
+    (void)len;
+    return nullptr;
+  }
   // "ram", "file" or "null", for logs and the CLI.
   virtual const char* Kind() const = 0;
   // Asynchronous submission of data reads/writes and flushes (the file backend with io_uring),

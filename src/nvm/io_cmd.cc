@@ -102,7 +102,7 @@ uint16_t SupportedOncs() {
 }
 
 void PrefetchIoCommand(const IoContext& ctx, const Sqe& sqe) {
-  if (sqe.opc != nvm::kOpRead && sqe.opc != nvm::kOpWrite) return;
+  if (sqe.opc != nvm::kOpWrite) return;
   Namespace* ns = nvm::LookupNamespace(ctx, sqe.nsid);
   // Only the plain data path moves the backend's bytes straight to or from the host.
   if (ns == nullptr || ns->metadata_size() != 0) return;

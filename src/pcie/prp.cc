@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "pcie/copy_batch.h"
+
 namespace nvemu::pcie {
 
 Status MoveHostRange(HostMemory& memory, Direction dir, uint64_t addr, uint64_t data_off,
@@ -66,9 +68,8 @@ Status PrpChannel::Walk(F&& segment) {
   return Status::Success();
 }
 
-Status PrpChannel::Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) {
-  if (offset > length_ || len > length_ - offset) return sc::kInvalidField;
-  if (len == 0) return Status::Success();
+template <typename F>
+Status PrpChannel::ForEachRun(uint64_t offset, uint64_t len, F&& run) {
   const uint64_t end = offset + len;
   uint64_t addr_run = 0, off_run = 0, len_run = 0;  // coalesced host-contiguous run
   Status st = Walk([&](uint64_t addr, uint64_t data_off, uint64_t n) -> Status {
@@ -80,11 +81,11 @@ Status PrpChannel::Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk 
     data_off += skip;
     n = std::min(seg_end, end) - data_off;
     if (len_run != 0 && addr_run + len_run == addr) {
-      len_run += n;  // physically contiguous with the previous page: one bigger chunk
+      len_run += n;  // physically contiguous with the previous page: one bigger run
       return Status::Success();
     }
     if (len_run != 0) {
-      if (Status s = Move(dir, addr_run, off_run, len_run, chunk); !s.ok()) return s;
+      if (Status s = run(addr_run, off_run, len_run); !s.ok()) return s;
     }
     addr_run = addr;
     off_run = data_off;
@@ -92,8 +93,38 @@ Status PrpChannel::Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk 
     return Status::Success();
   });
   if (!st.ok()) return st;
-  if (len_run != 0) return Move(dir, addr_run, off_run, len_run, chunk);
+  if (len_run != 0) return run(addr_run, off_run, len_run);
   return Status::Success();
+}
+
+Status PrpChannel::Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) {
+  if (offset > length_ || len > length_ - offset) return sc::kInvalidField;
+  if (len == 0) return Status::Success();
+  return ForEachRun(offset, len, [&](uint64_t addr, uint64_t data_off, uint64_t n) {
+    return Move(dir, addr, data_off, n, chunk);
+  });
+}
+
+Status PrpChannel::CopyToHost(uint64_t offset, const uint8_t* src, uint64_t len) {
+  if (batch_ == nullptr) return DataChannel::CopyToHost(offset, src, len);
+  if (offset > length_ || len > length_ - offset) return sc::kInvalidField;
+  if (len == 0) return Status::Success();
+  const uint32_t mark = batch_->size();
+  bool queued = true;
+  Status st = ForEachRun(offset, len, [&](uint64_t addr, uint64_t data_off, uint64_t n) {
+    uint8_t* dst = memory_.Map(addr, n);
+    if (dst == nullptr || !batch_->Add(dst, src + (data_off - offset), n)) {
+      queued = false;
+      return Status(sc::kDataTransferError);  // stops the walk; decided below
+    }
+    return Status::Success();
+  });
+  if (queued && st.ok()) return st;
+  batch_->Truncate(mark);  // all or nothing: none of this command's pieces stay queued
+  // A PRP error is final; a run HostMemory cannot map (it may still be readable piecewise, or
+  // give Data Transfer Error) or a full batch: copy now, through the bounce path if needed.
+  if (queued) return st;
+  return DataChannel::CopyToHost(offset, src, len);
 }
 
 int PrpChannel::DirectIov(uint64_t len, iovec* iov, int max) {

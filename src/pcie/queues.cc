@@ -36,6 +36,9 @@ void PrefetchEntry(const PcieSq& sq, uint32_t ahead) {
   if (const uint8_t* p = sq.mem.EntryPointer(index, kSqEntrySize)) __builtin_prefetch(p, 0, 3);
 }
 
+// Room kept in the copy batch before each command (pieces of a typical command, see ServeSq).
+constexpr uint32_t kMinBatchRoom = 2;
+
 // Commands whose data is prefetched ahead of the one executing (Controller::PrefetchIo).
 constexpr uint32_t kDataAhead = 1;
 
@@ -159,10 +162,19 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
   // The host wrote these SQEs from another core: start pulling their cache lines over now, a few
   // entries ahead of the one being executed.
   for (uint32_t i = 0; i < std::min(n, kPrefetchAhead); ++i) PrefetchEntry(sq, i);
+  // I/O queues batch their RAM copies (pcie/copy_batch.h); every return below runs the batch and
+  // posts the completions held for it first.
+  CopyBatch* batch = admin_ ? nullptr : &copies_;
   for (uint32_t i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) PrefetchEntry(sq, i + kPrefetchAhead);
+    // A command may queue up to a piece per page; one that does not fit copies inline, so keep
+    // room for a typical command (a 4 KiB read is one piece).
+    if (copies_.room() < kMinBatchRoom && !FlushCopies(sq)) return i;
     Request req;
-    if (!FetchEntry(sq, &req.sqe)) return i;
+    if (!FetchEntry(sq, &req.sqe)) {
+      FlushCopies(sq);
+      return i;
+    }
     if (!admin_ && !pass_busy_) {  // outstanding from its fetch until its CQE is posted
       pass_busy_ = true;
       busy_.Begin(env_.controller->io_busy(), env_.controller->clock());
@@ -180,9 +192,13 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     AsyncSlot* slot = sq.async_free;  // offered; the handler may complete asynchronously
     req.async = slot;
     // Data and metadata channels from PSDT: PRPs or SGLs (pcie/sgl.h, NVMe Base 2.0, 4.1).
-    Status st = WithDataChannels(*env_.memory, page_size, req, admin_, [&] {
-      return admin_ ? env_.controller->ExecuteAdmin(req) : env_.controller->ExecuteIo(req);
-    });
+    const uint32_t queued_before = copies_.size();
+    Status st = WithDataChannels(
+        *env_.memory, page_size, req, admin_,
+        [&] {
+          return admin_ ? env_.controller->ExecuteAdmin(req) : env_.controller->ExecuteIo(req);
+        },
+        batch);
     if (!st.ok()) {
       spdlog::debug("pcie: sq {} cid {} opc {:#04x} -> {}", sq.qid, req.sqe.cid, req.sqe.opc,
                     st.ToString());
@@ -205,10 +221,37 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
     cqe.sqhd = static_cast<uint16_t>(sq.head);
     cqe.sqid = sq.qid;
     cqe.cid = req.sqe.cid;
+    if (copies_.size() != queued_before) {
+      // Its data moves when the batch runs: hold the completion until then (phase set there).
+      cqe.status = static_cast<uint16_t>(st.field() << 1);
+      held_[held_count_++] = cqe;
+      continue;
+    }
     cqe.status = static_cast<uint16_t>((st.field() << 1) | (cq.phase ? 1 : 0));
-    if (!PostCompletion(cq, cqe)) return i;
+    if (!PostCompletion(cq, cqe)) {
+      FlushCopies(sq);
+      return i;
+    }
   }
+  FlushCopies(sq);
   return n;
+}
+
+bool QueueGroup::FlushCopies(PcieSq& sq) {
+  if (copies_.empty()) return true;
+  Bump(copies_batched_, copies_.size());
+  copies_.Run();
+  // CQ slots: ServeSq launched no more commands than the CQ had free slots for.
+  PcieCq& cq = *sq.cq;
+  const uint32_t count = held_count_;
+  held_count_ = 0;
+  for (uint32_t k = 0; k < count; ++k) {
+    Cqe cqe = held_[k];
+    cqe.sqhd = static_cast<uint16_t>(sq.head);  // SQHD: the head as of posting
+    cqe.status = static_cast<uint16_t>(cqe.status | (cq.phase ? 1 : 0));
+    if (!PostCompletion(cq, cqe)) return false;  // fatal (CSTS.CFS): the rest are moot
+  }
+  return true;
 }
 
 void QueueGroup::OnAsyncComplete(AsyncSlot* slot, Status st) {

@@ -33,6 +33,7 @@
 // values arrive through atomics written by the MMIO path. Counters may be read from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -46,6 +47,7 @@
 #include "nvm/async_slot.h"
 #include "pcie/arbitration.h"
 #include "pcie/coalescing.h"
+#include "pcie/copy_batch.h"
 
 namespace nvemu {
 class Controller;
@@ -182,6 +184,8 @@ class QueueGroup final : public engine::Poller {
   uint64_t commands() const { return commands_.load(std::memory_order_relaxed); }
   uint64_t cq_full_stalls() const { return cq_full_stalls_.load(std::memory_order_relaxed); }
   uint64_t interrupts_signalled() const { return irqs_.load(std::memory_order_relaxed); }
+  // Data copies that ran through the copy batch (pcie/copy_batch.h) rather than inline.
+  uint64_t copies_batched() const { return copies_batched_.load(std::memory_order_relaxed); }
 
  private:
   uint32_t ServeSq(PcieSq& sq, uint32_t max);
@@ -193,6 +197,8 @@ class QueueGroup final : public engine::Poller {
   void CompleteAsync(PcieSq& sq, AsyncSlot* slot, Status st);
   void WaitInflight(PcieSq& sq);
   bool PostCompletion(PcieCq& cq, const Cqe& cqe);
+  // Runs the copy batch, then posts the completions held for it (their phase tag is set here).
+  bool FlushCopies(PcieSq& sq);
   void RaiseInterrupts();
   void UpdateIntx(PcieCq& cq);
   CoalescingParams Coalescing() const;
@@ -206,11 +212,18 @@ class QueueGroup final : public engine::Poller {
   std::atomic<uint64_t> commands_{0};
   std::atomic<uint64_t> cq_full_stalls_{0};
   std::atomic<uint64_t> irqs_{0};
+  std::atomic<uint64_t> copies_batched_{0};
   // SMART Controller Busy Time (core/busy_time.h), I/O groups: one reference for the poll pass
   // that fetched commands (synchronous commands complete within it) plus one per command in
   // flight, so the clock is read when the group turns busy or idle, not per command.
   BusyTracker busy_;
   bool pass_busy_ = false;
+  // I/O groups: the data copies of the SQ being served (pcie/copy_batch.h) and the completions
+  // of the commands that queued them, posted once the batch has run. Each such command queued at
+  // least one copy, so CopyBatch::kCapacity completions always fit.
+  CopyBatch copies_;
+  std::array<Cqe, CopyBatch::kCapacity> held_{};
+  uint32_t held_count_ = 0;
   std::vector<Cqe> deferred_;   // admin: deferred completions waiting for a CQ 0 slot
   bool discard_async_ = false;  // Clear(): in-flight completions are dropped, not posted
 };

@@ -103,12 +103,13 @@ class MetadataPointerChannel final : public DataChannel {
 //   10b: SGL for data, MPTR the address of one SGL descriptor for metadata;
 //   11b: reserved -> Invalid Field in Command.
 // Admin commands on PCIe use PRPs only (NVMe Base 2.0, 4.1.2): PSDT != 00b -> Invalid Field.
+// `batch` (I/O queues): PRP data channels queue their CopyToHost copies there (pcie/copy_batch.h).
 template <typename Execute>
 Status WithDataChannels(HostMemory& memory, uint32_t page_size, Request& req, bool admin,
-                        Execute&& execute) {
+                        Execute&& execute, CopyBatch* batch = nullptr) {
   const uint8_t psdt = req.sqe.psdt();
   if (psdt == 0) {
-    PrpChannel prp(memory, page_size, req.sqe.prp1, req.sqe.prp2);
+    PrpChannel prp(memory, page_size, req.sqe.prp1, req.sqe.prp2, batch);
     MetadataPointerChannel meta(memory, req.sqe.mptr);
     req.data = &prp;
     req.metadata = &meta;

@@ -2,19 +2,19 @@
 // Data Structures: PRPs and SGLs).
 //
 // The core and the NVM command set never see PRPs, SGLs or PDUs. A front end builds one channel per
-// command: pcie/ walks PRPs over HostMemory, tcp/ (later) uses in-capsule data, R2T/H2CData and C2HData.
-// A handler asks the channel to Transfer() a byte range; the channel hands it buffers, either pointers
-// straight into host memory (zero copy) or a bounce buffer it then copies, and reports any addressing
-// error as an NVMe status (Data Transfer Error, Invalid PRP Offset, ...).
+// command: pcie/ walks PRPs over HostMemory, tcp/ (later) uses in-capsule data, R2T/H2CData and
+// C2HData. A handler asks the channel to Transfer() a byte range; the channel hands it buffers,
+// either pointers straight into host memory (zero copy) or a bounce buffer it then copies, and
+// reports any addressing error as an NVMe status (Data Transfer Error, Invalid PRP Offset, ...).
 //
 // Threading: a channel belongs to one command on one reactor thread.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-
-#include <sys/uio.h>
 
 #include "nvemu/status.h"
 #include "spec/function_ref.h"
@@ -28,8 +28,9 @@ enum class Direction {
 
 class DataChannel {
  public:
-  // Called once per buffer: `buf` holds (kFromHost) or receives (kToHost) `len` bytes at byte `offset`
-  // of the command's data. Returning a non-success status stops the transfer with that status.
+  // Called once per buffer: `buf` holds (kFromHost) or receives (kToHost) `len` bytes at byte
+  // `offset` of the command's data. Returning a non-success status stops the transfer with that
+  // status.
   using Chunk = FunctionRef<Status(uint8_t* buf, uint64_t offset, size_t len)>;
 
   virtual ~DataChannel() = default;
@@ -42,8 +43,8 @@ class DataChannel {
   virtual uint64_t Length() const = 0;
 
   // Moves bytes [offset, offset+len) of the command data through `chunk`, in ascending order.
-  // Fails with Data Transfer Error / Invalid PRP Offset / SGL errors when the data pointer is bad, and
-  // with Invalid Field when the range exceeds Length().
+  // Fails with Data Transfer Error / Invalid PRP Offset / SGL errors when the data pointer is bad,
+  // and with Invalid Field when the range exceeds Length().
   virtual Status Transfer(Direction dir, uint64_t offset, uint64_t len, Chunk chunk) = 0;
 
   // Zero-copy gather for asynchronous I/O: describes bytes [0, len) of the command data (after
@@ -55,6 +56,19 @@ class DataChannel {
     (void)iov;
     (void)max;
     return 0;
+  }
+
+  // Copies `len` bytes from `src` to bytes [offset, offset+len) of the command data, as
+  // Transfer(kToHost) with a memcpy would (after Prepare). A front end that batches data movement
+  // (pcie/copy_batch.h) may perform the copy later, but always before it posts the command's
+  // completion; `src` must stay valid until then (backend memory from Backend::MapRead does). The
+  // returned status is final: addressing errors are reported here, never later.
+  virtual Status CopyToHost(uint64_t offset, const uint8_t* src, uint64_t len) {
+    return Transfer(Direction::kToHost, offset, len,
+                    [src, offset](uint8_t* buf, uint64_t off, size_t n) {
+                      std::memcpy(buf, src + (off - offset), n);
+                      return Status::Success();
+                    });
   }
 
   // Prepare(len), then copies `len` bytes from `src` to the host (the whole command data).
@@ -77,7 +91,8 @@ class DataChannel {
   }
 };
 
-// A channel for commands that carry no data (and for tests): every transfer fails with Invalid Field.
+// A channel for commands that carry no data (and for tests): every transfer fails with Invalid
+// Field.
 class NoDataChannel final : public DataChannel {
  public:
   Status Prepare(uint64_t length) override {

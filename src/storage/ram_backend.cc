@@ -54,9 +54,10 @@ class RamBackend final : public Backend {
   // Volatile memory: nothing to make durable.
   IoStatus Flush() override { return IoStatus{}; }
   uint64_t AllocatedBytes() const override { return data_.AllocatedBytes(); }
-  void Prefetch(uint64_t off, size_t len, bool write) override {
-    data_.Prefetch(off, len, write);
+  const uint8_t* MapRead(uint64_t off, size_t len) override {
+    return reinterpret_cast<const uint8_t*>(data_.MapRead(off, len));
   }
+  void Prefetch(uint64_t off, size_t len, bool write) override { data_.Prefetch(off, len, write); }
   const char* Kind() const override { return "ram"; }
 
  private:

@@ -45,6 +45,7 @@ class SparseTable::Leaf {
   // Memory of the byte at `off` within the leaf's span.
   std::byte* at(uint64_t off) const { return base_ + off; }
   std::atomic<uint8_t>& state(uint64_t chunk) { return state_[chunk]; }
+  const std::atomic<uint8_t>& state(uint64_t chunk) const { return state_[chunk]; }
 
  private:
   Leaf(std::byte* base, size_t bytes, std::unique_ptr<std::atomic<uint8_t>[]> state)
@@ -156,6 +157,21 @@ void SparseTable::Read(uint64_t off, void* dst, size_t len) const {
     off += n;
     len -= n;
   }
+}
+
+const std::byte* SparseTable::MapRead(uint64_t off, size_t len) const {
+  if (len == 0 || off >= size_ || len > size_ - off) return nullptr;
+  const uint64_t last = off + len - 1;
+  if (off / kLeafSpan != last / kLeafSpan) return nullptr;  // two mappings
+  const Leaf* leaf = leaves_[off / kLeafSpan].load(std::memory_order_acquire);
+  if (leaf == nullptr) return nullptr;
+  // Acquire pairs with the release that marked a chunk live (its fill, if any, is visible).
+  for (uint64_t c = off >> kChunkBits; c <= last >> kChunkBits; ++c) {
+    if (leaf->state(c & (kLeafEntries - 1)).load(std::memory_order_acquire) != Leaf::kLive) {
+      return nullptr;
+    }
+  }
+  return leaf->at(off & (kLeafSpan - 1));
 }
 
 void SparseTable::Prefetch(uint64_t off, size_t len, bool write) const {

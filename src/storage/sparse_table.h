@@ -77,6 +77,10 @@ class SparseTable {
   // and the memory fetch overlap the caller's current work). Never allocates and never faults (a
   // prefetch of a page never touched is dropped by the CPU).
   void Prefetch(uint64_t off, size_t len, bool write) const;
+  // The memory of [off, off+len) when every chunk of it is live and it lies in one leaf (one
+  // mapping), else nullptr (Read() then returns the fill pattern for the chunks not live). The
+  // pointer stays valid until destruction. Never allocates; any range is allowed.
+  const std::byte* MapRead(uint64_t off, size_t len) const;
   // REQUIRES: off + len <= size(). Afterwards [off, off+len) reads as the fill pattern.
   void Deallocate(uint64_t off, uint64_t len);
 

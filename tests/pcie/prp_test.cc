@@ -1,5 +1,6 @@
 // Tests of the PRP data channel (src/pcie/prp.cc): NVMe Base 2.0, 4.1.1 Physical Region Page Entry
-// and List, over RegionHostMemory (src/pcie/host_memory.cc); and ContiguousChannel.
+// and List, over RegionHostMemory (src/pcie/host_memory.cc); ContiguousChannel; CopyToHost into a
+// copy batch (src/pcie/copy_batch.h).
 #include "pcie/prp.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "nvemu/host_memory.h"
+#include "pcie/copy_batch.h"
 
 namespace nvemu {
 // gtest prints Status values as text.
@@ -743,6 +745,122 @@ TEST(RegionHostMemoryTest, RejectsOverlapsAndEmptyRegions) {
   uint8_t x = 0;
   EXPECT_FALSE(m.Read(0x3000, &x, 1));
   EXPECT_TRUE(m.Write(0x1fff, &x, 1));
+}
+
+// --- CopyToHost with a copy batch (pcie/copy_batch.h) -------------------------------------------
+
+TEST_F(PrpTest, CopyToHostQueuesTheCopyUntilTheBatchRuns) {
+  CopyBatch batch;
+  PrpChannel ch(mem_, kPage, A(3) + 512, 0, &batch);
+  const auto data = PatternBuffer(kPage - 512, 20);
+  ASSERT_EQ(ch.Prepare(data.size()), Status::Success());
+  ASSERT_EQ(ch.CopyToHost(0, data.data(), data.size()), Status::Success());
+  EXPECT_EQ(batch.size(), 1u);
+  EXPECT_EQ(Host(A(3) + 512)[0], 0xee);  // nothing copied yet
+  batch.Run();
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(batch.copies_run(), 1u);
+  ExpectHost(A(3) + 512, data, 0, data.size());
+}
+
+TEST_F(PrpTest, CopyToHostQueuesOnePiecePerHostContiguousRun) {
+  // Five pages: PRP1 A(10), then through the PRP list A(11), A(40), A(41), B(9).
+  WriteList(B(0), {A(11), A(40), A(41), B(9)});
+  CopyBatch batch;
+  PrpChannel ch(mem_, kPage, A(10), B(0), &batch);
+  const auto data = PatternBuffer(5 * kPage, 21);
+  ASSERT_EQ(ch.Prepare(data.size()), Status::Success());
+  // Part of the data, from an offset: pages 1..3 of the command (A(11) from 100, A(40), A(41)).
+  ASSERT_EQ(ch.CopyToHost(kPage + 100, data.data() + kPage + 100, 3 * kPage - 100),
+            Status::Success());
+  EXPECT_EQ(batch.size(), 2u);  // A(11)+100.., then A(40)-A(41) coalesced
+  ASSERT_EQ(ch.CopyToHost(4 * kPage, data.data() + 4 * kPage, kPage), Status::Success());
+  EXPECT_EQ(batch.size(), 3u);
+  batch.Run();
+  EXPECT_EQ(Host(A(11) + 99)[0], 0xee);  // before the range: untouched
+  ExpectHost(A(11) + 100, data, kPage + 100, kPage - 100);
+  ExpectHost(A(40), data, 2 * kPage, 2 * kPage);
+  ExpectHost(B(9), data, 4 * kPage, kPage);
+  EXPECT_EQ(Host(A(10))[0], 0xee);  // page 0 was never asked for
+}
+
+TEST_F(PrpTest, CopyToHostCopiesAtOnceWithoutBatchRoomOrMapping) {
+  const auto data = PatternBuffer(2 * kPage, 22);
+  // Full batch: the command copies inline and leaves the batch as it was.
+  CopyBatch batch;
+  uint8_t scratch[8];
+  while (batch.Add(scratch, scratch, 0)) {
+  }
+  PrpChannel full(mem_, kPage, A(5), A(9), &batch);
+  ASSERT_EQ(full.Prepare(data.size()), Status::Success());
+  ASSERT_EQ(full.CopyToHost(0, data.data(), data.size()), Status::Success());
+  EXPECT_EQ(batch.size(), CopyBatch::kCapacity);
+  ExpectHost(A(5), data, 0, kPage);
+  ExpectHost(A(9), data, kPage, kPage);
+  // One free entry for two runs: all or nothing, so none stays queued.
+  batch.Truncate(CopyBatch::kCapacity - 1);
+  PrpChannel tight(mem_, kPage, A(20), A(30), &batch);
+  ASSERT_EQ(tight.Prepare(data.size()), Status::Success());
+  ASSERT_EQ(tight.CopyToHost(0, data.data(), data.size()), Status::Success());
+  EXPECT_EQ(batch.size(), CopyBatch::kCapacity - 1);
+  ExpectHost(A(20), data, 0, kPage);
+  ExpectHost(A(30), data, kPage, kPage);
+  // Host memory that cannot be mapped: the bounce path, as Transfer.
+  CopyBatch empty;
+  UnmappableMemory um(mem_);
+  PrpChannel bounce(um, kPage, A(50), A(60), &empty);
+  ASSERT_EQ(bounce.Prepare(data.size()), Status::Success());
+  ASSERT_EQ(bounce.CopyToHost(0, data.data(), data.size()), Status::Success());
+  EXPECT_TRUE(empty.empty());
+  EXPECT_GT(um.writes, 0);
+  ExpectHost(A(50), data, 0, kPage);
+  ExpectHost(A(60), data, kPage, kPage);
+}
+
+TEST_F(PrpTest, CopyToHostErrorsAreFinalAndQueueNothing) {
+  const auto data = PatternBuffer(3 * kPage, 23);
+  CopyBatch batch;
+  // A misaligned entry in the PRP list: Invalid PRP Offset, nothing queued or copied.
+  WriteList(B(1), {A(71), A(72) + 8});
+  PrpChannel bad(mem_, kPage, A(70), B(1), &batch);
+  ASSERT_EQ(bad.Prepare(data.size()), Status::Success());
+  EXPECT_EQ(bad.CopyToHost(0, data.data(), data.size()), sc::kInvalidPrpOffset);
+  EXPECT_TRUE(batch.empty());
+  // A page in the gap between the regions: Data Transfer Error.
+  WriteList(B(2), {kGap, A(81)});
+  PrpChannel gap(mem_, kPage, A(80), B(2), &batch);
+  ASSERT_EQ(gap.Prepare(data.size()), Status::Success());
+  EXPECT_EQ(gap.CopyToHost(0, data.data(), data.size()), sc::kDataTransferError);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(Host(A(70))[0], 0xee);
+  EXPECT_EQ(Host(A(81))[0], 0xee);
+  // Beyond what Prepare declared: Invalid Field.
+  PrpChannel small(mem_, kPage, A(90), 0, &batch);
+  ASSERT_EQ(small.Prepare(kPage), Status::Success());
+  EXPECT_EQ(small.CopyToHost(16, data.data(), kPage), sc::kInvalidField);
+  EXPECT_TRUE(batch.empty());
+  batch.Run();  // an empty batch runs nothing
+  EXPECT_EQ(batch.copies_run(), 0u);
+}
+
+TEST(CopyBatchTest, RunsCopiesInQueueOrderAndHoldsAtMostItsCapacity) {
+  std::vector<uint8_t> src(3 * 4096), dst(2 * 4096, 0);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 5 + 3);
+  CopyBatch b;
+  // Two copies into the same bytes: the later one wins, as inline copies would.
+  ASSERT_TRUE(b.Add(dst.data(), src.data(), 4096));
+  ASSERT_TRUE(b.Add(dst.data(), src.data() + 4096, 4096));
+  ASSERT_TRUE(b.Add(dst.data() + 4096, src.data() + 8192, 4096));
+  b.Run();
+  EXPECT_EQ(std::memcmp(dst.data(), src.data() + 4096, 8192), 0);
+  EXPECT_EQ(b.copies_run(), 3u);
+  for (uint32_t i = 0; i < CopyBatch::kCapacity; ++i) ASSERT_TRUE(b.Add(dst.data(), src.data(), 1));
+  EXPECT_FALSE(b.Add(dst.data(), src.data(), 1));
+  EXPECT_EQ(b.room(), 0u);
+  b.Truncate(5);
+  EXPECT_EQ(b.size(), 5u);
+  b.Truncate(9);  // never grows
+  EXPECT_EQ(b.size(), 5u);
 }
 
 TEST(RegionHostMemoryTest, ReadWriteSpanAdjacentRegionsMapDoesNot) {

@@ -1,6 +1,6 @@
 // SparseTable (storage/sparse_table.h): chunk states (empty / filling / live) over one mapping per
 // GiB region: deallocation, the fill pattern of never-written and deallocated bytes, racing first
-// writers of a pattern-filled chunk, and the look-ahead Prefetch hint.
+// writers of a pattern-filled chunk, the look-ahead Prefetch hint and the zero-copy MapRead.
 #include "storage/sparse_table.h"
 
 #include <gtest/gtest.h>
@@ -135,6 +135,39 @@ TEST(SparseTable, PrefetchNeverAllocatesAndRegionsAreIndependent) {
   t.Read(2 * kGiB + 4096, &x, sizeof(x));  // same chunk, never written
   EXPECT_EQ(x, 0u);
   EXPECT_EQ(t.AllocatedBytes(), 3 * kChunk);
+}
+
+// MapRead (the zero-copy read path of the RAM backend): only ranges of live chunks within one GiB
+// mapping map; everything else returns nullptr so that Read() supplies the fill pattern.
+TEST(SparseTable, MapReadMapsOnlyLiveRangesWithinOneRegion) {
+  SparseTable t(3 * kGiB);
+  EXPECT_EQ(t.MapRead(0, 4096), nullptr);  // never written: no leaf
+  std::vector<uint8_t> data(2 * kChunk);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 1);
+  ASSERT_TRUE(t.Write(kChunk, data.data(), data.size()).ok());  // chunks 1 and 2 live
+  const std::byte* p = t.MapRead(kChunk + 100, 4096);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(std::memcmp(p, data.data() + 100, 4096), 0);
+  // Spanning both live chunks maps too (one contiguous mapping).
+  p = t.MapRead(kChunk + kChunk - 8, 16);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(std::memcmp(p, data.data() + kChunk - 8, 16), 0);
+  EXPECT_EQ(t.MapRead(kChunk - 8, 16), nullptr);        // chunk 0 was never written
+  EXPECT_EQ(t.MapRead(3 * kChunk - 8, 16), nullptr);    // chunk 3 was never written
+  EXPECT_EQ(t.MapRead(kChunk, 0), nullptr);             // empty range
+  EXPECT_EQ(t.MapRead(3 * kGiB - 8, 16), nullptr);      // beyond the end
+  EXPECT_EQ(t.MapRead(~uint64_t{0} - 4, 16), nullptr);  // offset + length wraps
+  // Across the boundary of two GiB regions: two mappings, never one pointer.
+  std::vector<uint8_t> edge(8192, 0x3c);
+  ASSERT_TRUE(t.Write(kGiB - 4096, edge.data(), edge.size()).ok());
+  EXPECT_NE(t.MapRead(kGiB - 4096, 4096), nullptr);
+  EXPECT_NE(t.MapRead(kGiB, 4096), nullptr);
+  EXPECT_EQ(t.MapRead(kGiB - 4096, 8192), nullptr);
+  // Deallocated: no longer live, so no mapping (Read returns zeros).
+  t.Deallocate(kChunk, kChunk);
+  EXPECT_EQ(t.MapRead(kChunk + 100, 16), nullptr);
+  EXPECT_NE(t.MapRead(2 * kChunk, 16), nullptr);
+  EXPECT_EQ(t.AllocatedBytes(), 3 * kChunk);  // chunk 2 and the two region-edge chunks
 }
 
 }  // namespace
