@@ -71,6 +71,9 @@ class QueueJob {
   // Refills the queue up to its depth and rings the doorbell once; returns commands submitted.
   uint32_t Submit(uint64_t now_ns);
   void StopSubmitting() { submitting_ = false; }
+  // Reap() or Submit() would move something now (a completion waits, or a free slot and
+  // commands left to submit). Reads no clock.
+  bool HasWork() { return queue_.HasCompletion() || (!free_slots_.empty() && CanSubmit()); }
   // Nothing left to submit and nothing outstanding.
   bool Done() const { return !CanSubmit() && queue_.outstanding() == 0; }
 

@@ -1,6 +1,7 @@
 // PcieDriver: an in-process NVMe host driver for nvemu's PCIe model, doing what an OS driver does:
-// PCI enumeration (memory space, bus master, MSI-X table), controller bring-up (NVMe Base 2.0, 3.5.1),
-// admin commands, I/O queue pairs, phase-tag completion handling, interrupts or polling.
+// PCI enumeration (memory space, bus master, MSI-X table), controller bring-up (NVMe
+// Base 2.0, 3.5.1), admin commands, I/O queue pairs, phase-tag completion handling, interrupts or
+// polling.
 //
 // Tests, `nvemu demo`, `nvemu identify` and `nvemu perf` use it end to end.
 //
@@ -36,8 +37,8 @@ enum class InterruptMode {
 };
 
 struct DriverOptions {
-  ControllerConfig controller;        // the in-process device to create
-  size_t dma_bytes = 64ull << 20;     // host memory arena
+  ControllerConfig controller;         // the in-process device to create
+  size_t dma_bytes = 64ull << 20;      // host memory arena
   uint64_t dma_base = 0x10'0000'0000;  // its device-visible address
   uint16_t admin_entries = 32;
   InterruptMode interrupts = InterruptMode::kMsix;
@@ -82,8 +83,8 @@ class IoQueue {
                           size_t offset = 0, bool ring = true);
   // Writes the SQ tail doorbell for commands placed with ring = false.
   void Ring();
-  // Consumes every completion whose phase tag is current (at most `max`), writes the CQ head doorbell
-  // once, and passes each entry to `fn`. Non-blocking; returns how many it reaped.
+  // Consumes every completion whose phase tag is current (at most `max`), writes the CQ head
+  // doorbell once, and passes each entry to `fn`. Non-blocking; returns how many it reaped.
   template <typename F>
   size_t Reap(F&& fn, size_t max = SIZE_MAX) {
     size_t n = 0;
@@ -96,7 +97,13 @@ class IoQueue {
     if (n) RingCqHead();
     return n;
   }
-  // Waits for the completion of `cid` (other completions reaped meanwhile are kept for their waiters).
+  // True when the next CQ entry's phase tag is current (a completion is waiting); consumes nothing.
+  bool HasCompletion() {
+    Cqe cqe;
+    return PeekCompletion(&cqe);
+  }
+  // Waits for the completion of `cid` (other completions reaped meanwhile are kept for their
+  // waiters).
   Result<Cqe> Wait(uint16_t cid, std::chrono::milliseconds timeout);
   // Submit + Wait.
   Result<Cqe> Execute(const Sqe& sqe, std::chrono::milliseconds timeout,
@@ -145,8 +152,8 @@ class PcieDriver {
   static Result<std::unique_ptr<PcieDriver>> Create(const DriverOptions& options);
   ~PcieDriver();
 
-  // NVMe Base 2.0, 3.5.1 controller initialization: disable (wait RDY=0), program AQA/ASQ/ACQ, write
-  // CC (EN=1, IOSQES=6, IOCQES=4, MPS), wait RDY=1. Fails on CSTS.CFS or a timeout (CAP.TO).
+  // NVMe Base 2.0, 3.5.1 controller initialization: disable (wait RDY=0), program AQA/ASQ/ACQ,
+  // write CC (EN=1, IOSQES=6, IOCQES=4, MPS), wait RDY=1. Fails on CSTS.CFS or a timeout (CAP.TO).
   Result<void> Enable();
   // CC.EN=0 and wait for RDY=0 (all queues are gone afterwards).
   Result<void> Disable();
