@@ -130,31 +130,15 @@ Status PrpChannel::CopyToHost(uint64_t offset, const uint8_t* src, uint64_t len)
 int PrpChannel::DirectIov(uint64_t len, iovec* iov, int max) {
   if (len == 0 || len > length_) return 0;
   int count = 0;
-  uint64_t addr_run = 0, len_run = 0;
-  auto flush = [&]() -> bool {
-    if (count == max) return false;
-    uint8_t* p = memory_.Map(addr_run, len_run);
-    if (p == nullptr) return false;
+  Status st = ForEachRun(0, len, [&](uint64_t addr, uint64_t, uint64_t n) -> Status {
+    uint8_t* p = count == max ? nullptr : memory_.Map(addr, n);
+    if (p == nullptr) return sc::kDataTransferError;
     iov[count].iov_base = p;
-    iov[count].iov_len = static_cast<size_t>(len_run);
+    iov[count].iov_len = static_cast<size_t>(n);
     ++count;
-    return true;
-  };
-  Status st = Walk([&](uint64_t addr, uint64_t data_off, uint64_t n) -> Status {
-    if (data_off >= len) return Status::Success();
-    n = std::min(n, len - data_off);
-    if (len_run != 0 && addr_run + len_run == addr) {
-      len_run += n;
-      return Status::Success();
-    }
-    if (len_run != 0 && !flush()) return sc::kDataTransferError;
-    addr_run = addr;
-    len_run = n;
     return Status::Success();
   });
-  if (!st.ok()) return 0;
-  if (len_run != 0 && !flush()) return 0;
-  return count;
+  return st.ok() ? count : 0;
 }
 
 Status PrpChannel::Move(Direction dir, uint64_t addr, uint64_t data_off, size_t len, Chunk& chunk) {
