@@ -39,6 +39,14 @@ void PrefetchEntry(const PcieSq& sq, uint32_t ahead) {
 // Room kept in the copy batch before each command (pieces of a typical command, see ServeSq).
 constexpr uint32_t kMinBatchRoom = 2;
 
+// Completions held for the copy batch at most: the batch runs and posts them once this many
+// commands wait. A host refills as completions arrive, so holding a whole pass (up to the queue
+// depth) makes host and device take turns: the host idles while the device copies, the device
+// while the host reaps and refills. Posting every few commands keeps both busy. Measured with
+// `nvemu perf` (RAM 1 GiB randread QD 32, one reactor; docs/performance.md, session 5): 8 beat 4,
+// 16 and 64 (the old bound, the batch capacity).
+constexpr uint32_t kMaxHeldCommands = 8;
+
 // Commands whose data is prefetched ahead of the one executing (Controller::PrefetchIo).
 constexpr uint32_t kDataAhead = 1;
 
@@ -168,8 +176,10 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
   for (uint32_t i = 0; i < n; ++i) {
     if (i + kPrefetchAhead < n) PrefetchEntry(sq, i + kPrefetchAhead);
     // A command may queue up to a piece per page; one that does not fit copies inline, so keep
-    // room for a typical command (a 4 KiB read is one piece).
-    if (copies_.room() < kMinBatchRoom && !FlushCopies(sq)) return i;
+    // room for a typical command (a 4 KiB read is one piece). Post every kMaxHeldCommands.
+    if ((copies_.room() < kMinBatchRoom || held_count_ >= kMaxHeldCommands) && !FlushCopies(sq)) {
+      return i;
+    }
     Request req;
     if (!FetchEntry(sq, &req.sqe)) {
       FlushCopies(sq);
@@ -187,7 +197,6 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
       }
     }
     sq.head = sq.head + 1 == sq.size ? 0 : sq.head + 1;
-    if (sq.head_pub != nullptr) sq.head_pub->store(sq.head, std::memory_order_release);
     req.sqid = sq.qid;
     AsyncSlot* slot = sq.async_free;  // offered; the handler may complete asynchronously
     req.async = slot;
@@ -228,6 +237,7 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
       continue;
     }
     cqe.status = static_cast<uint16_t>((st.field() << 1) | (cq.phase ? 1 : 0));
+    sq.PublishHead();
     if (!PostCompletion(cq, cqe)) {
       FlushCopies(sq);
       return i;
@@ -240,16 +250,27 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
 bool QueueGroup::FlushCopies(PcieSq& sq) {
   if (copies_.empty()) return true;
   Bump(copies_batched_, copies_.size());
-  copies_.Run();
   // CQ slots: ServeSq launched no more commands than the CQ had free slots for.
   PcieCq& cq = *sq.cq;
   const uint32_t count = held_count_;
+  PrefetchAroundCopies(sq, count);
+  copies_.Run();
   held_count_ = 0;
+  if (count == 0) return true;
+  // Publish once for the whole batch (PostCompletion would store per entry): the head its SQHD
+  // reports, and the CQ tail past its last entry, before any of its phase tags is written.
+  sq.PublishHead();
+  if (cq.tail_pub != nullptr) {
+    uint32_t end = cq.tail + count;
+    if (end >= cq.size) end -= cq.size;
+    cq.tail_pub->store(end, std::memory_order_release);
+  }
   for (uint32_t k = 0; k < count; ++k) {
     Cqe cqe = held_[k];
     cqe.sqhd = static_cast<uint16_t>(sq.head);  // SQHD: the head as of posting
     cqe.status = static_cast<uint16_t>(cqe.status | (cq.phase ? 1 : 0));
-    if (!PostCompletion(cq, cqe)) return false;  // fatal (CSTS.CFS): the rest are moot
+    // Fatal (CSTS.CFS) on failure: the rest are moot.
+    if (!PostCompletion(cq, cqe, /*publish_tail=*/false)) return false;
   }
   return true;
 }
@@ -281,6 +302,7 @@ void QueueGroup::CompleteAsync(PcieSq& sq, AsyncSlot* slot, Status st) {
   cqe.sqid = sq.qid;
   cqe.cid = sqe.cid;
   cqe.status = static_cast<uint16_t>((st.field() << 1) | (cq.phase ? 1 : 0));
+  sq.PublishHead();
   PostCompletion(cq, cqe);  // counted in commands() when it was fetched
 }
 
@@ -309,12 +331,32 @@ void QueueGroup::FlushDeferred() {
   size_t posted = 0;
   while (posted < deferred_.size() && (cq.free > 0 || cq.RefreshFree() > 0)) {
     Cqe cqe = deferred_[posted];
+    if (!sqs_.empty()) sqs_.front()->PublishHead();
     cqe.sqhd = static_cast<uint16_t>(sqs_.empty() ? 0 : sqs_.front()->head);
     cqe.status = static_cast<uint16_t>((cqe.status & ~1u) | (cq.phase ? 1 : 0));
     if (!PostCompletion(cq, cqe)) break;
     ++posted;
   }
   deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<ptrdiff_t>(posted));
+}
+
+// The copies take a few hundred nanoseconds each: let the lines the host's core owns, which come
+// next, travel meanwhile. Those are the CQ entries the held completions go to (written right after
+// the copies) and the SQ entries the host has queued since this pass read the doorbell (a relaxed
+// peek: only a prefetch depends on it, the next pass reads it for real).
+void QueueGroup::PrefetchAroundCopies(const PcieSq& sq, uint32_t held) {
+  const PcieCq& cq = *sq.cq;
+  for (uint32_t k = 0; k < held; ++k) {
+    uint32_t index = cq.tail + k;
+    if (index >= cq.size) index -= cq.size;
+    if (k != 0 && (index & 3) != 0) continue;  // one per 64-byte line of four entries
+    if (uint8_t* p = cq.mem.EntryPointer(index, kCqEntrySize)) __builtin_prefetch(p, 1, 3);
+  }
+  if (sq.event_idx != nullptr) return;  // shadow doorbells: the tail lives in host memory
+  const uint32_t tail = sq.tail_db->load(std::memory_order_relaxed);
+  if (tail >= sq.size) return;
+  const uint32_t queued = tail >= sq.head ? tail - sq.head : tail + sq.size - sq.head;
+  for (uint32_t k = 0; k < std::min(queued, kMaxHeldCommands); ++k) PrefetchEntry(sq, k);
 }
 
 void QueueGroup::PrefetchCommandData(const PcieSq& sq, uint32_t ahead) {
@@ -338,11 +380,11 @@ bool QueueGroup::FetchEntry(PcieSq& sq, Sqe* sqe) {
   return false;
 }
 
-bool QueueGroup::PostCompletion(PcieCq& cq, const Cqe& cqe) {
+bool QueueGroup::PostCompletion(PcieCq& cq, const Cqe& cqe, bool publish_tail) {
   // The phase tag must become visible last: write dwords 0-2, then dword 3 (CID, status, phase).
   uint32_t dw3;
   std::memcpy(&dw3, reinterpret_cast<const uint8_t*>(&cqe) + 12, 4);
-  if (cq.tail_pub != nullptr) {
+  if (publish_tail && cq.tail_pub != nullptr) {
     cq.tail_pub->store(cq.tail + 1 == cq.size ? 0 : cq.tail + 1, std::memory_order_release);
   }
   uint8_t* p = cq.mem.EntryPointer(cq.tail, kCqEntrySize);

@@ -94,9 +94,17 @@ struct PcieSq {
   uint32_t tail = 0;                               // SQ tail doorbell as read this poll pass
   const std::atomic<uint32_t>* tail_db = nullptr;  // SQ y Tail Doorbell
   std::atomic<uint32_t>* event_idx = nullptr;      // shadow doorbells: EventIdx slot (else null)
-  // `head` published for the doorbell checks of the MMIO path (before any completion that reports
-  // it in SQHD), or null.
+  // `head` published for the doorbell checks of the MMIO path, or null. A host learns the head
+  // only from SQHD, so it is published just before a completion reports it (PublishHead), not at
+  // every fetch: one store per posting batch to a line the MMIO path reads from the host's core.
   std::atomic<uint32_t>* head_pub = nullptr;
+  uint32_t head_published = 0;  // value last stored to *head_pub
+  void PublishHead() {
+    if (head_pub != nullptr && head_published != head) {
+      head_pub->store(head, std::memory_order_release);
+      head_published = head;
+    }
+  }
   PcieCq* cq = nullptr;
   // Asynchronous commands (I/O SQs only; reactor thread): the slot pool, its free list (linked
   // through AsyncSlot::user) and the number in flight.
@@ -196,9 +204,10 @@ class QueueGroup final : public engine::Poller {
   // Asynchronous completions and waiting for them.
   void CompleteAsync(PcieSq& sq, AsyncSlot* slot, Status st);
   void WaitInflight(PcieSq& sq);
-  bool PostCompletion(PcieCq& cq, const Cqe& cqe);
+  bool PostCompletion(PcieCq& cq, const Cqe& cqe, bool publish_tail = true);
   // Runs the copy batch, then posts the completions held for it (their phase tag is set here).
   bool FlushCopies(PcieSq& sq);
+  void PrefetchAroundCopies(const PcieSq& sq, uint32_t held);
   void RaiseInterrupts();
   void UpdateIntx(PcieCq& cq);
   CoalescingParams Coalescing() const;

@@ -100,5 +100,52 @@ TEST_F(DoorbellTest, HostUsingTheWholeQueueIsNeverRefused) {
   EXPECT_EQ(Csts() & (kCstsRdy | kCstsCfs), kCstsRdy);
 }
 
+TEST_F(DoorbellTest, HostRefillingUpToSqhdIsNeverRefused) {
+  // A host may reuse an SQ slot as soon as a completion's SQHD shows it fetched (3.3.1.2). RAM
+  // reads go through the copy batch, whose completions are held and posted in groups, so this
+  // checks that the head the doorbell checks use is published no later than SQHD reports it.
+  RawQueue q(dev(), drv().dma(), 1, 16);
+  CreateOnController(q);
+  auto aer = drv().admin_queue().Submit(Cmd(kOpAsyncEventRequest));
+  ASSERT_OK(aer);
+  DmaBuffer data = Alloc(16 * 4096);
+  ASSERT_TRUE(data);
+  // Write LBAs 0..15 first so that the reads copy backend memory (holes read as zeroes inline).
+  for (uint32_t i = 0; i < 16; ++i) {
+    Sqe w = WriteCmd(1, i, 1);
+    w.prp1 = data.addr + uint64_t{i} * 4096;
+    auto c = q.Execute(w);
+    ASSERT_SUCCESS(c);
+  }
+  uint32_t tail = 0, sqhd = 0;  // this host's view: its tail, the last SQHD it was told
+  int completed = 0, submitted = 0;
+  constexpr int kCommands = 3000;
+  while (completed < kCommands) {
+    // Every slot up to the one before SQHD is free: fill them all, ring once.
+    const uint32_t room = (sqhd + 16 - tail - 1) % 16;
+    const uint32_t add = std::min<uint32_t>(room, kCommands - submitted);
+    for (uint32_t k = 0; k < add; ++k) {
+      Sqe r = ReadCmd(1, tail, 1);
+      r.prp1 = data.addr + uint64_t{tail} * 4096;
+      q.Submit(r, /*ring=*/false);
+      tail = (tail + 1) % 16;
+    }
+    submitted += static_cast<int>(add);
+    q.Ring();
+    ASSERT_TRUE(WaitUntil([&] { return q.Peek().has_value(); }))
+        << "no completion after " << completed << " of " << kCommands;
+    while (auto c = q.Peek()) {
+      EXPECT_TRUE(StatusOf(*c).ok()) << StatusOf(*c).ToString();
+      sqhd = c->sqhd;
+      q.Consume(/*ring=*/false);
+      ++completed;
+    }
+    q.RingHead();
+  }
+  EXPECT_EQ(Csts() & (kCstsRdy | kCstsCfs), kCstsRdy);
+  auto event = drv().admin_queue().Wait(*aer, kQuiet);
+  EXPECT_FALSE(event.ok()) << "an Asynchronous Event reported a doorbell write of a correct host";
+}
+
 }  // namespace
 }  // namespace nvemu::conformance
