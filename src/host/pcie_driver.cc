@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <thread>
 
@@ -62,6 +63,7 @@ IoQueue::IoQueue(PcieDevice& dev, DmaArena& dma, InterruptCounter* irq, uint32_t
       dma_(dma),
       irq_(irq),
       page_size_(page_size),
+      page_shift_(static_cast<uint32_t>(std::countr_zero(page_size))),
       qid_(qid),
       entries_(entries),
       vector_(vector),
@@ -114,23 +116,13 @@ Result<void> IoQueue::Allocate(bool contiguous) {
   return scatter(size_t{entries_} * kCqEntry, &cq_pages_, &cq_prp_list_);
 }
 
-uint8_t* IoQueue::SqSlot(uint32_t i) {
-  size_t off = size_t{i} * kSqEntry;
-  return contiguous_ ? sq_mem_.ptr + off : sq_pages_[off / page_size_].ptr + off % page_size_;
-}
-
-uint8_t* IoQueue::CqSlot(uint32_t i) {
-  size_t off = size_t{i} * kCqEntry;
-  return contiguous_ ? cq_mem_.ptr + off : cq_pages_[off / page_size_].ptr + off % page_size_;
-}
-
 Result<void> IoQueue::SetPrps(Sqe& sqe, uint16_t cid, const DmaBuffer& buf, size_t len,
                               size_t offset) {
   if (offset > buf.size || len > buf.size - offset) return Error{"PRP range outside the buffer"};
   uint64_t addr = buf.addr + offset;
   sqe.prp1 = addr;
   sqe.prp2 = 0;
-  size_t first = page_size_ - (addr % page_size_);
+  size_t first = page_size_ - (addr & (page_size_ - 1));
   if (len <= first) return {};
   size_t rem = len - first;
   if (rem <= page_size_) {
@@ -174,7 +166,7 @@ Result<uint16_t> IoQueue::Submit(const Sqe& sqe_in, const DmaBuffer* data, size_
   }
   free_cids_.pop_back();
   std::memcpy(SqSlot(sq_tail_), &sqe, sizeof(sqe));
-  sq_tail_ = (sq_tail_ + 1) % entries_;
+  sq_tail_ = sq_tail_ + 1 == entries_ ? 0 : sq_tail_ + 1;
   ++outstanding_;
   if (ring) Ring();
   return cid;
@@ -187,8 +179,8 @@ void IoQueue::Ring() {
 
 bool IoQueue::PeekCompletion(Cqe* cqe) {
   uint8_t* slot = CqSlot(cq_head_);
-  uint32_t dw3 =
-      std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(slot + 12)).load(std::memory_order_acquire);
+  uint32_t dw3 = std::atomic_ref<uint32_t>(*reinterpret_cast<uint32_t*>(slot + 12))
+                     .load(std::memory_order_acquire);
   if (((dw3 >> 16) & 1) != (phase_ ? 1u : 0u)) return false;
   std::memcpy(cqe, slot, 12);
   std::memcpy(reinterpret_cast<uint8_t*>(cqe) + 12, &dw3, 4);
@@ -313,7 +305,8 @@ Result<void> PcieDriver::WaitCsts(uint32_t mask, uint32_t value, const char* wha
   for (;;) {
     uint32_t csts = this->csts();
     if ((csts & mask) == value) return {};
-    if (csts & 0x2) return Error{fmt::format("{}: controller fatal status (CSTS={:#x})", what, csts)};
+    if (csts & 0x2)
+      return Error{fmt::format("{}: controller fatal status (CSTS={:#x})", what, csts)};
     if (std::chrono::steady_clock::now() > deadline) {
       return Error{fmt::format("{}: timed out (CSTS={:#x})", what, csts)};
     }
@@ -335,7 +328,8 @@ Result<void> PcieDriver::Enable() {
   uint64_t cap = this->cap();
   uint8_t mpsmin = (cap >> 48) & 0xf, mpsmax = (cap >> 52) & 0xf;
   if (options_.mps < mpsmin || options_.mps > mpsmax) {
-    return Error{fmt::format("MPS {} outside the controller's {}..{}", options_.mps, mpsmin, mpsmax)};
+    return Error{
+        fmt::format("MPS {} outside the controller's {}..{}", options_.mps, mpsmin, mpsmax)};
   }
   page_size_ = 1u << (12 + options_.mps);
   db_stride_ = 4u << ((cap >> 32) & 0xf);
@@ -345,8 +339,8 @@ Result<void> PcieDriver::Enable() {
   admin_.reset(new IoQueue(*device_, *dma_, irq_.get(), page_size_, 0, n, 0, db_stride_));
   if (auto r = admin_->Allocate(true); !r.ok()) return r;
   device_->MmioWrite(0x24, 4, (n - 1) | ((n - 1) << 16));  // AQA
-  device_->MmioWrite(0x28, 8, admin_->sq_mem_.addr);        // ASQ
-  device_->MmioWrite(0x30, 8, admin_->cq_mem_.addr);        // ACQ
+  device_->MmioWrite(0x28, 8, admin_->sq_mem_.addr);       // ASQ
+  device_->MmioWrite(0x30, 8, admin_->cq_mem_.addr);       // ACQ
   uint32_t cc = 1u | (uint32_t{options_.mps} << 7) | (uint32_t{options_.ams & 7u} << 11) |
                 (6u << 16) | (4u << 20);
   device_->MmioWrite(0x14, 4, cc);
@@ -414,9 +408,9 @@ Result<IoQueue*> PcieDriver::CreateIoQueuePair(uint16_t qid, uint32_t entries, b
   if (qid == 0) return Error{"qid 0 is the admin queue"};
   if (entries < 2) return Error{"a queue needs at least 2 entries"};
   uint16_t vector = VectorFor(qid);
-  std::unique_ptr<IoQueue> q(
-      new IoQueue(*device_, *dma_, options_.interrupts == InterruptMode::kNone ? nullptr : irq_.get(),
-                  page_size_, qid, entries, vector, db_stride_));
+  std::unique_ptr<IoQueue> q(new IoQueue(
+      *device_, *dma_, options_.interrupts == InterruptMode::kNone ? nullptr : irq_.get(),
+      page_size_, qid, entries, vector, db_stride_));
   if (auto r = q->Allocate(contiguous); !r.ok()) return r.error();
   bool ien = options_.interrupts != InterruptMode::kNone;
   Sqe cq{};

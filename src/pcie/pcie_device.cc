@@ -77,8 +77,9 @@ PcieDeviceImpl::PcieDeviceImpl(const ControllerConfig& config, HostMemory& memor
       cq_size_(new std::atomic<uint32_t>[max_qid_ + 1]()),
       sq_reactor_(new std::atomic<engine::Reactor*>[max_qid_ + 1]()),
       cq_reactor_(new std::atomic<engine::Reactor*>[max_qid_ + 1]()),
-      sq_head_(new std::atomic<uint32_t>[max_qid_ + 1]()),
-      cq_tail_(new std::atomic<uint32_t>[max_qid_ + 1]()),
+      sq_head_(new Published[max_qid_ + 1]),
+      cq_tail_(new Published[max_qid_ + 1]),
+      io_doorbells_notify_(config.mode == ProcessingMode::kNotify),
       sqs_(max_qid_ + 1),
       cqs_(max_qid_ + 1),
       intx_counts_(config.msix_vectors, 0) {
@@ -221,13 +222,19 @@ const char* PcieDeviceImpl::CheckDoorbellValue(uint64_t index, uint32_t qid, uin
                                                uint32_t value) const {
   if (value >= size) return "value not below the queue size";
   if (qid != 0 && shadow_on_.load(std::memory_order_acquire)) return nullptr;
+  // Ring distances without a division (every value here is below `size`).
+  auto distance = [size](uint32_t from, uint32_t to) {
+    return to >= from ? to - from : to + size - from;
+  };
   const uint32_t last = doorbells_[index].load(std::memory_order_relaxed);
-  const uint32_t step = (value + size - last) % size;  // entries added (SQ) or consumed (CQ)
+  const uint32_t step = distance(last, value);  // entries added (SQ) or consumed (CQ)
   if (index & 1) {
-    const uint32_t posted = (cq_tail_[qid].load(std::memory_order_acquire) + size - last) % size;
+    const uint32_t posted = distance(last, cq_tail_[qid].v.load(std::memory_order_acquire));
     if (step > posted) return "CQ head beyond the entries posted";
   } else {
-    const uint32_t free = (sq_head_[qid].load(std::memory_order_acquire) + size - last - 1) % size;
+    // Free slots: up to the one before the head (a full queue keeps one entry empty).
+    const uint32_t head = sq_head_[qid].v.load(std::memory_order_acquire);
+    const uint32_t free = distance(last, head == 0 ? size - 1 : head - 1);
     if (step > free) return "SQ tail overruns entries not yet fetched";
   }
   return nullptr;
@@ -256,6 +263,11 @@ void PcieDeviceImpl::WriteDoorbell(uint64_t offset, unsigned size, uint64_t valu
   if (const char* why = CheckDoorbellValue(index, qid, qsize, static_cast<uint32_t>(value))) {
     return InvalidDoorbell(kAenErrorInvalidDoorbellValue, offset, value, why);
   }
+  if (qid != 0 && !io_doorbells_notify_) {
+    doorbells_[index].store(static_cast<uint32_t>(value), std::memory_order_release);
+    return;
+  }
+  // Notify handshake (engine/reactor.h): the store is seq_cst, ordered before the sleeping flag.
   doorbells_[index].store(static_cast<uint32_t>(value), std::memory_order_seq_cst);
   engine::Reactor* r = (cq ? cq_reactor_[qid] : sq_reactor_[qid]).load(std::memory_order_acquire);
   if (r != nullptr) r->Notify();
@@ -304,7 +316,7 @@ Status PcieDeviceImpl::EnableQueues() {
   cq->ien = true;
   cq->iv = 0;
   cq->head_db = &doorbells_[1];
-  cq->tail_pub = &cq_tail_[0];
+  cq->tail_pub = &cq_tail_[0].v;
   if (Status st =
           BuildQueueMemory(true, ctrl_->registers().acq(), cq->size * kCqEntrySize, &cq->mem);
       !st.ok()) {
@@ -314,7 +326,7 @@ Status PcieDeviceImpl::EnableQueues() {
   sq->size = reg::AqaAsqs(aqa) + 1;
   sq->cq = cq.get();
   sq->tail_db = &doorbells_[0];
-  sq->head_pub = &sq_head_[0];
+  sq->head_pub = &sq_head_[0].v;
   if (Status st =
           BuildQueueMemory(true, ctrl_->registers().asq(), sq->size * kSqEntrySize, &sq->mem);
       !st.ok()) {
@@ -322,8 +334,8 @@ Status PcieDeviceImpl::EnableQueues() {
   }
   doorbells_[0].store(0);
   doorbells_[1].store(0);
-  sq_head_[0].store(0);
-  cq_tail_[0].store(0);
+  sq_head_[0].v.store(0);
+  cq_tail_[0].v.store(0);
   admin_reactor_->RunSync([&] {
     admin_group_->AddCq(cq.get());
     admin_group_->AddSq(sq.get());
@@ -358,8 +370,8 @@ void PcieDeviceImpl::DisableQueues() {
     cq_reactor_[q].store(nullptr);
     doorbells_[2 * q].store(0);
     doorbells_[2 * q + 1].store(0);
-    sq_head_[q].store(0);
-    cq_tail_[q].store(0);
+    sq_head_[q].v.store(0);
+    cq_tail_[q].v.store(0);
   }
   io_queue_count_.store(0);
   std::lock_guard<std::mutex> lock(intx_mu_);
@@ -389,14 +401,14 @@ Status PcieDeviceImpl::CreateIoCq(Request& req) {
   cq->ien = ien;
   cq->iv = iv;
   cq->head_db = &doorbells_[2 * qid + 1];
-  cq->tail_pub = &cq_tail_[qid];
+  cq->tail_pub = &cq_tail_[qid].v;
   ShadowCq(cq.get());  // after Doorbell Buffer Config (pcie/shadow_doorbells.cc)
   if (Status st = BuildQueueMemory(pc, sqe.prp1, uint64_t{cq->size} * kCqEntrySize, &cq->mem);
       !st.ok()) {
     return st;
   }
   doorbells_[2 * qid + 1].store(0);
-  cq_tail_[qid].store(0);
+  cq_tail_[qid].v.store(0);
   size_t r = ReactorFor(static_cast<uint16_t>(qid));
   io_reactors_[r]->RunSync([&] { io_groups_[r]->AddCq(cq.get()); });
   cq_reactor_[qid].store(io_reactors_[r].get(), std::memory_order_release);
@@ -425,7 +437,7 @@ Status PcieDeviceImpl::CreateIoSq(Request& req) {
   sq->qprio = qprio;
   sq->cq = cqs_[cqid].get();
   sq->tail_db = &doorbells_[2 * qid];
-  sq->head_pub = &sq_head_[qid];
+  sq->head_pub = &sq_head_[qid].v;
   sq->InitAsyncSlots(std::min(sq->size, kAsyncSlotsPerSq));
   ShadowSq(sq.get());  // after Doorbell Buffer Config (pcie/shadow_doorbells.cc)
   if (Status st = BuildQueueMemory(pc, sqe.prp1, uint64_t{sq->size} * kSqEntrySize, &sq->mem);
@@ -433,7 +445,7 @@ Status PcieDeviceImpl::CreateIoSq(Request& req) {
     return st;
   }
   doorbells_[2 * qid].store(0);
-  sq_head_[qid].store(0);
+  sq_head_[qid].v.store(0);
   size_t r = ReactorFor(static_cast<uint16_t>(cqid));
   io_reactors_[r]->RunSync([&] { io_groups_[r]->AddSq(sq.get()); });
   sq_reactor_[qid].store(io_reactors_[r].get(), std::memory_order_release);

@@ -104,9 +104,16 @@ class PcieDeviceImpl final : public PcieDevice, public FrontEnd {
   std::unique_ptr<std::atomic<engine::Reactor*>[]> sq_reactor_;
   std::unique_ptr<std::atomic<engine::Reactor*>[]> cq_reactor_;
   // Device-side positions the reactors publish for the doorbell value checks (WriteDoorbell): the
-  // SQ y head (next entry to fetch) and the CQ y tail (next slot to post). 0 for a new queue.
-  std::unique_ptr<std::atomic<uint32_t>[]> sq_head_;
-  std::unique_ptr<std::atomic<uint32_t>[]> cq_tail_;
+  // SQ y head (as SQHD last reported it) and the CQ y tail (next slot to post). 0 for a new queue.
+  // One cache line each: queues on different reactors must not share a line that both write.
+  struct alignas(64) Published {
+    std::atomic<uint32_t> v{0};
+  };
+  std::unique_ptr<Published[]> sq_head_;
+  std::unique_ptr<Published[]> cq_tail_;
+  // I/O doorbell writes wake the reactor (notify mode); poll and timer reactors never sleep on
+  // them, so the write is a plain release store there. The admin reactor always sleeps.
+  const bool io_doorbells_notify_;
   // Doorbell Buffer Config is active: I/O queues read their doorbells from host memory, so their
   // MMIO doorbell values say nothing about the queue state (only the range check applies).
   std::atomic<bool> shadow_on_{false};

@@ -116,8 +116,17 @@ class IoQueue {
   IoQueue(PcieDevice& dev, DmaArena& dma, InterruptCounter* irq, uint32_t page_size, uint16_t qid,
           uint32_t entries, uint16_t vector, uint32_t db_stride);
   Result<void> Allocate(bool contiguous);
-  uint8_t* SqSlot(uint32_t i);
-  uint8_t* CqSlot(uint32_t i);
+  // Ring slots (inline: the polling loop calls them per command). Page sizes are powers of two.
+  uint8_t* SqSlot(uint32_t i) {
+    const size_t off = size_t{i} * 64;
+    return contiguous_ ? sq_mem_.ptr + off
+                       : sq_pages_[off >> page_shift_].ptr + (off & (page_size_ - 1));
+  }
+  uint8_t* CqSlot(uint32_t i) {
+    const size_t off = size_t{i} * 16;
+    return contiguous_ ? cq_mem_.ptr + off
+                       : cq_pages_[off >> page_shift_].ptr + (off & (page_size_ - 1));
+  }
   bool PeekCompletion(Cqe* cqe);
   void ConsumeCompletion(const Cqe& cqe);
   Result<void> SetPrps(Sqe& sqe, uint16_t cid, const DmaBuffer& buf, size_t len, size_t offset);
@@ -127,6 +136,7 @@ class IoQueue {
   DmaArena& dma_;
   InterruptCounter* irq_;
   const uint32_t page_size_;
+  const uint32_t page_shift_;  // log2(page_size_)
   const uint16_t qid_;
   const uint32_t entries_;
   const uint16_t vector_;
