@@ -30,6 +30,7 @@ uint64_t NextRandom(uint64_t& s) {
 class PageBuffer {
  public:
   explicit PageBuffer(uint64_t size) : size_(size) {
+    if (size == 0) return;
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p != MAP_FAILED) p_ = static_cast<uint8_t*>(p);
   }
@@ -48,6 +49,7 @@ class PageBuffer {
 
 // Copies for spec.seconds; before each copy, prefetches the first `look_ahead` bytes of the next
 // copy's big-buffer block (0: none).
+// `big` is written only by write copies (read_percent < 100), which a `source` never sees.
 CopyRate CopyLoop(const CopyLimitSpec& spec, uint8_t* big, uint8_t* ring, uint64_t blocks,
                   uint32_t look_ahead) {
   uint64_t rng = spec.seed | 1;
@@ -108,29 +110,36 @@ CopyRate CopyLoop(const CopyLimitSpec& spec, uint8_t* big, uint8_t* ring, uint64
 Result<CopyLimit> MeasureCopyLimit(const CopyLimitSpec& spec) {
   const uint64_t blocks = spec.range / spec.block;
   if (blocks == 0 || spec.ring_blocks == 0) return Error{"copy limit: empty range or ring"};
+  if (spec.source != nullptr && spec.read_percent < 100) {
+    return Error{"copy limit: a given source memory is only read (read patterns)"};
+  }
   // Page-aligned buffers: the best case for the copy (a buffer that starts mid-page makes every
   // block straddle two pages, about 8 % slower here), so the limit is not flattering.
-  PageBuffer big(spec.range);
+  PageBuffer own(spec.source != nullptr ? 0 : spec.range);
   PageBuffer ring(uint64_t{spec.ring_blocks} * spec.block);
-  if (!big || !ring) {
+  if ((spec.source == nullptr && !own) || !ring) {
     return Error{fmt::format("copy limit: cannot allocate {} bytes", spec.range)};
   }
+  uint8_t* big = spec.source != nullptr ? const_cast<uint8_t*>(spec.source) : own.get();
   // Touch every page (non-zero, so no page is the shared zero page), as the RAM backend's are.
-  std::memset(big.get(), 0x5a, spec.range);
+  if (spec.source == nullptr) std::memset(big, 0x5a, spec.range);
   std::memset(ring.get(), 0xa5, uint64_t{spec.ring_blocks} * spec.block);
 
   // During the I/O run the host thread polls on the other core; keep that core equally busy here
   // (a spinning thread that touches no memory), so that on a shared machine both measurements see
   // the same competition for cores and caches.
   std::atomic<bool> stop_spinner{false};
-  std::thread spinner([&] {
-    while (!stop_spinner.load(std::memory_order_relaxed)) NowNs();
-  });
+  std::thread spinner;
+  if (spec.spinner) {
+    spinner = std::thread([&] {
+      while (!stop_spinner.load(std::memory_order_relaxed)) NowNs();
+    });
+  }
   CopyLimit out;
-  out.plain = CopyLoop(spec, big.get(), ring.get(), blocks, 0);
-  out.look_ahead = CopyLoop(spec, big.get(), ring.get(), blocks, kLookAheadBytes);
+  out.plain = CopyLoop(spec, big, ring.get(), blocks, 0);
+  out.look_ahead = CopyLoop(spec, big, ring.get(), blocks, kLookAheadBytes);
   stop_spinner.store(true);
-  spinner.join();
+  if (spinner.joinable()) spinner.join();
   return out;
 }
 

@@ -10,8 +10,16 @@
 // current copy. The limit is the faster of the two: a limit that the device's own technique can
 // beat is no limit (on the 2-vCPU EPYC guest the look-ahead loop was 30-50 % faster).
 //
-// Threading: copies on the calling thread while a second thread spins (as the host thread polls
-// during the I/O run); allocates (and touches) `range` bytes for its duration.
+// Which memory: by default a buffer of its own, allocated (and touched) for the measurement. With
+// `source` (read patterns only) the loops copy out of that memory instead: `nvemu perf` passes
+// the RAM namespace's own mapping, so that the limit and the device read the same physical pages.
+// That matters on a VM: the same loops over buffers of different processes differ by up to 35 %
+// here (2.6-3.5 M copies/s, within one buffer ±5 %), so a limit over a buffer of its own measures
+// in part where the hypervisor placed that buffer, not what the device costs.
+//
+// Threading: copies on the calling thread while, with `spinner`, a second thread spins (as the
+// host thread polls during the I/O run; `nvemu perf` leaves it out when an idle poll-mode reactor
+// already keeps the other core busy).
 #pragma once
 
 #include <algorithm>
@@ -29,6 +37,10 @@ struct CopyLimitSpec {
   uint32_t ring_blocks = 32;    // small buffers (queue depth)
   double seconds = 1.0;         // per loop
   uint64_t seed = 1;
+  // Copy out of these `range` bytes instead of a buffer of its own. REQUIRES: read_percent 100
+  // (the memory is only read); it stays valid and unwritten during the measurement.
+  const uint8_t* source = nullptr;
+  bool spinner = true;  // keep a second thread spinning meanwhile
 };
 
 // Bytes the look-ahead loop prefetches of the next block (SparseTable::Prefetch does the same).

@@ -87,7 +87,17 @@ std::string FormatPerfText(const PerfResult& r) {
     s += fmt::format(
         "  (the faster of: look-ahead prefetch loop {:.0f}/s, plain memcpy loop {:.0f}/s)\n",
         l.look_ahead.copies_per_s(), l.plain.copies_per_s());
-    s += fmt::format("achieved / limit: {:.3f}\n", r.ratio_to_limit());
+    if (r.ns_copy_limit) {
+      const CopyLimit& n = *r.ns_copy_limit;
+      s += fmt::format(
+          "  over the namespace's own memory: {:.0f}/s (look-ahead {:.0f}/s, plain {:.0f}/s)\n",
+          n.copies_per_s(), n.look_ahead.copies_per_s(), n.plain.copies_per_s());
+      s += fmt::format("achieved / limit: {:.3f} (namespace memory; own buffer: {:.3f})\n",
+                       r.ratio_to_limit(), r.ratio_to_buffer_limit());
+    } else {
+      s += fmt::format("  over the namespace's own memory: {}\n", r.ns_copy_limit_note);
+      s += fmt::format("achieved / limit: {:.3f}\n", r.ratio_to_limit());
+    }
   } else {
     s += fmt::format("machine limit: {}\n", r.copy_limit_note);
   }
@@ -156,7 +166,17 @@ nlohmann::ordered_json PerfJson(const PerfResult& r) {
                        {"mib_per_s", r.copy_limit->bytes_per_s(o.block_size) / kMiB},
                        {"look_ahead_copies_per_s", r.copy_limit->look_ahead.copies_per_s()},
                        {"plain_copies_per_s", r.copy_limit->plain.copies_per_s()},
-                       {"ratio", r.ratio_to_limit()}};
+                       {"ratio", r.ratio_to_limit()},
+                       {"ratio_basis", r.ns_copy_limit ? "namespace_memory" : "own_buffer"},
+                       {"ratio_own_buffer", r.ratio_to_buffer_limit()}};
+    if (r.ns_copy_limit) {
+      j["copy_limit"]["namespace_memory"] = {
+          {"copies_per_s", r.ns_copy_limit->copies_per_s()},
+          {"look_ahead_copies_per_s", r.ns_copy_limit->look_ahead.copies_per_s()},
+          {"plain_copies_per_s", r.ns_copy_limit->plain.copies_per_s()}};
+    } else {
+      j["copy_limit"]["namespace_memory"] = {{"note", r.ns_copy_limit_note}};
+    }
   } else {
     j["copy_limit"] = {{"note", r.copy_limit_note}};
   }

@@ -67,13 +67,21 @@ struct PerfResult {
   uint64_t ios = 0, reads = 0, writes = 0, errors = 0, bytes = 0;
   uint64_t host_interrupts = 0;  // MSI-X messages the host received in the window (--irq)
   std::vector<ReactorResult> reactors;
-  std::optional<CopyLimit> copy_limit;
-  std::string copy_limit_note;  // why there is none
+  std::optional<CopyLimit> copy_limit;  // over a buffer of its own, before the device exists
+  std::string copy_limit_note;          // why there is none
+  // The same loops over the RAM namespace's own memory after the prefill (read patterns of a
+  // namespace without metadata; perf_copy_limit.h says why), and why there is none.
+  std::optional<CopyLimit> ns_copy_limit;
+  std::string ns_copy_limit_note;
 
   double iops() const { return elapsed_s > 0 ? ios / elapsed_s : 0; }
   double bytes_per_s() const { return elapsed_s > 0 ? bytes / elapsed_s : 0; }
-  // Achieved / limit (0 when there is no limit).
+  // The limit the ratio uses: over the namespace's memory when measured, else the own buffer's.
+  const CopyLimit* limit() const;
+  // Achieved / limit() (0 when there is no limit).
   double ratio_to_limit() const;
+  // Achieved / the own buffer's limit (0 when not measured).
+  double ratio_to_buffer_limit() const;
 };
 
 // Test seams of RunPerf.
