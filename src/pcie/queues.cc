@@ -89,6 +89,7 @@ void QueueGroup::RemoveSq(PcieSq* sq) {
   EraseValue(sqs_, sq);
   EraseValue(sq->cq->sqs, sq);
   arbiter_.Remove(sq);
+  if (AllSqsFetched()) EndPassBusy();  // its unfetched entries no longer count
 }
 
 void QueueGroup::RemoveCq(PcieCq* cq) {
@@ -104,6 +105,7 @@ void QueueGroup::Clear() {
   discard_async_ = true;
   for (PcieSq* sq : sqs_) WaitInflight(*sq);
   discard_async_ = false;
+  EndPassBusy();
   for (PcieCq* cq : cqs_) {
     if (cq->intx_pending && env_.intx_source) env_.intx_source(cq->iv, false);
     cq->intx_pending = false;
@@ -136,12 +138,30 @@ uint32_t QueueGroup::Poll(uint32_t budget) {
     }
     if (done != 0) Bump(commands_, done);
   }
-  if (pass_busy_) {  // the commands of this pass have completed or are counted in flight
+  // Controller Busy Time: the pass's commands have completed or are counted in flight, but the
+  // host may have queued more behind them (outstanding too: issued through the tail doorbell, not
+  // yet completed). Stay busy until a pass leaves every SQ fetched up to the tail it read, so
+  // that passes back to back under load read no clock and touch no shared counter.
+  if (pass_busy_ && AllSqsFetched()) {
     pass_busy_ = false;
     busy_.End();
   }
   RaiseInterrupts();
   return done;
+}
+
+bool QueueGroup::AllSqsFetched() const {
+  for (const PcieSq* sq : sqs_) {
+    if (sq->head != sq->tail) return false;
+  }
+  return true;
+}
+
+void QueueGroup::EndPassBusy() {
+  if (pass_busy_) {
+    pass_busy_ = false;
+    busy_.End();
+  }
 }
 
 uint64_t QueueGroup::TimeoutNs() {

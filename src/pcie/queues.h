@@ -207,6 +207,9 @@ class QueueGroup final : public engine::Poller {
   bool PostCompletion(PcieCq& cq, const Cqe& cqe, bool publish_tail = true);
   // Runs the copy batch, then posts the completions held for it (their phase tag is set here).
   bool FlushCopies(PcieSq& sq);
+  // Every SQ fetched up to the tail this pass read (Controller Busy Time, Poll).
+  bool AllSqsFetched() const;
+  void EndPassBusy();
   void PrefetchAroundCopies(const PcieSq& sq, uint32_t held);
   void RaiseInterrupts();
   void UpdateIntx(PcieCq& cq);
@@ -222,9 +225,10 @@ class QueueGroup final : public engine::Poller {
   std::atomic<uint64_t> cq_full_stalls_{0};
   std::atomic<uint64_t> irqs_{0};
   std::atomic<uint64_t> copies_batched_{0};
-  // SMART Controller Busy Time (core/busy_time.h), I/O groups: one reference for the poll pass
-  // that fetched commands (synchronous commands complete within it) plus one per command in
-  // flight, so the clock is read when the group turns busy or idle, not per command.
+  // SMART Controller Busy Time (core/busy_time.h), I/O groups: one reference from the first
+  // poll pass that fetched commands until a pass leaves every SQ fetched (pass_busy_;
+  // synchronous commands complete within a pass), plus one per command in flight, so the clock
+  // is read when the group turns busy or idle, not per command or per pass.
   BusyTracker busy_;
   bool pass_busy_ = false;
   // I/O groups: the data copies of the SQ being served (pcie/copy_batch.h) and the completions
