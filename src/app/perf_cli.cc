@@ -92,7 +92,8 @@ void AddPerf(CLI::App& app, PerfArgs& a) {
       ->group(kWorkload);
   perf->add_option(
           "--limit-time", o.copy_limit_s,
-          "seconds per copy-limit loop (plain and look-ahead: twice this in all; default 1)")
+          "seconds per copy-limit loop (plain and look-ahead: twice this; read patterns of a RAM "
+          "namespace repeat both over the namespace's memory on the device's core; default 1)")
       ->group(kWorkload);
   perf->add_option("--seed", o.seed, "random offsets seed (default 1)")->group(kWorkload);
   perf->add_flag("--json", o.json, "print one JSON document instead of the summary");
