@@ -18,8 +18,7 @@
 // in part where the hypervisor placed that buffer, not what the device costs.
 //
 // Threading: copies on the calling thread while, with `spinner`, a second thread spins (as the
-// host thread polls during the I/O run; `nvemu perf` leaves it out when an idle poll-mode reactor
-// already keeps the other core busy).
+// host thread polls during the I/O run; `nvemu perf` always keeps it, tests may turn it off).
 #pragma once
 
 #include <algorithm>

@@ -306,8 +306,9 @@ Result<void> MeasureNamespaceLimit(const ControllerConfig& config, const Namespa
     note = "not applicable (metadata: reads go through scratch buffers)";
   } else if (!o.prefill) {
     note = "not measured (--no-prefill: the range is not in memory)";
-  } else if (config.mode == ProcessingMode::kPoll && config.io_reactors > 1) {
-    note = "not measured (more than one polling reactor competes for the cores)";
+  } else if (config.mode != ProcessingMode::kNotify && config.io_reactors > 1) {
+    // Poll reactors spin, and so do timer reactors between short ticks.
+    note = "not measured (more than one spinning reactor competes for the cores)";
   } else if (impl == nullptr) {
     note = "not measured (no in-process device)";
   } else {

@@ -1,6 +1,9 @@
 // Controller Busy Time (NVMe Base 2.0, 5.16.1.3, Figure 207): "the amount of time the controller
-// is busy with I/O commands", i.e. while at least one I/O command is outstanding (fetched or
-// received and its completion not yet posted or sent), reported in minutes.
+// is busy with I/O commands", i.e. while at least one I/O command is outstanding (issued through
+// the tail doorbell or received, and its completion not yet posted or sent), reported in minutes.
+// The PCIe front end counts from the first fetch of a busy stretch until a poll pass leaves every
+// SQ fetched (pcie/queues.h), so a stretch that starts with the CQ full or Bus Master Enable off
+// starts at its first fetch.
 //
 // One place for every front end: BusyClock accumulates the union of the busy intervals of all
 // sources (a PCIe reactor's queue group, an NVMe/TCP I/O queue); each source keeps a BusyTracker

@@ -201,8 +201,9 @@ uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
       return i;
     }
     Request req;
-    if (!FetchEntry(sq, &req.sqe)) {
+    if (!FetchEntry(sq, &req.sqe)) {  // fatal (CSTS.CFS): the head never moves again
       FlushCopies(sq);
+      EndPassBusy();
       return i;
     }
     if (!admin_ && !pass_busy_) {  // outstanding from its fetch until its CQE is posted

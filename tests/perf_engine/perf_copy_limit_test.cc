@@ -100,7 +100,7 @@ TEST(PerfNamespaceLimit, NotWithoutPrefillNorWithSeveralPollingReactors) {
   r = RunPerf(c, o, nullptr);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_FALSE(r->ns_copy_limit.has_value());
-  EXPECT_NE(r->ns_copy_limit_note.find("more than one polling reactor"), std::string::npos);
+  EXPECT_NE(r->ns_copy_limit_note.find("more than one spinning reactor"), std::string::npos);
 }
 
 }  // namespace
