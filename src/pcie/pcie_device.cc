@@ -222,19 +222,17 @@ const char* PcieDeviceImpl::CheckDoorbellValue(uint64_t index, uint32_t qid, uin
                                                uint32_t value) const {
   if (value >= size) return "value not below the queue size";
   if (qid != 0 && shadow_on_.load(std::memory_order_acquire)) return nullptr;
-  // Ring distances without a division (every value here is below `size`).
-  auto distance = [size](uint32_t from, uint32_t to) {
-    return to >= from ? to - from : to + size - from;
-  };
+  // Every value here is below `size` (checked above, or published by the reactor).
   const uint32_t last = doorbells_[index].load(std::memory_order_relaxed);
-  const uint32_t step = distance(last, value);  // entries added (SQ) or consumed (CQ)
+  const uint32_t step = RingDistance(last, value, size);  // entries added (SQ) or consumed (CQ)
   if (index & 1) {
-    const uint32_t posted = distance(last, cq_tail_[qid].v.load(std::memory_order_acquire));
+    const uint32_t posted =
+        RingDistance(last, cq_tail_[qid].v.load(std::memory_order_acquire), size);
     if (step > posted) return "CQ head beyond the entries posted";
   } else {
     // Free slots: up to the one before the head (a full queue keeps one entry empty).
     const uint32_t head = sq_head_[qid].v.load(std::memory_order_acquire);
-    const uint32_t free = distance(last, head == 0 ? size - 1 : head - 1);
+    const uint32_t free = RingDistance(last, head == 0 ? size - 1 : head - 1, size);
     if (step > free) return "SQ tail overruns entries not yet fetched";
   }
   return nullptr;

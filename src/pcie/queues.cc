@@ -142,10 +142,7 @@ uint32_t QueueGroup::Poll(uint32_t budget) {
   // host may have queued more behind them (outstanding too: issued through the tail doorbell, not
   // yet completed). Stay busy until a pass leaves every SQ fetched up to the tail it read, so
   // that passes back to back under load read no clock and touch no shared counter.
-  if (pass_busy_ && AllSqsFetched()) {
-    pass_busy_ = false;
-    busy_.End();
-  }
+  if (pass_busy_ && AllSqsFetched()) EndPassBusy();
   RaiseInterrupts();
   return done;
 }
@@ -172,7 +169,7 @@ uint64_t QueueGroup::TimeoutNs() {
 // Launches up to `max` commands of `sq`, as many as its CQ has free slots for.
 uint32_t QueueGroup::ServeSq(PcieSq& sq, uint32_t max) {
   if (sq.head == sq.tail) return 0;
-  const uint32_t avail = sq.tail > sq.head ? sq.tail - sq.head : sq.tail + sq.size - sq.head;
+  const uint32_t avail = RingDistance(sq.head, sq.tail, sq.size);
   uint32_t n = std::min(avail, max);
   PcieCq& cq = *sq.cq;
   // 3.3.1.3: a full CQ stops fetching; the CQ head doorbell wakes us when the host frees a slot.
@@ -376,7 +373,7 @@ void QueueGroup::PrefetchAroundCopies(const PcieSq& sq, uint32_t held) {
   if (sq.event_idx != nullptr) return;  // shadow doorbells: the tail lives in host memory
   const uint32_t tail = sq.tail_db->load(std::memory_order_relaxed);
   if (tail >= sq.size) return;
-  const uint32_t queued = tail >= sq.head ? tail - sq.head : tail + sq.size - sq.head;
+  const uint32_t queued = RingDistance(sq.head, tail, sq.size);
   for (uint32_t k = 0; k < std::min(queued, kMaxHeldCommands); ++k) PrefetchEntry(sq, k);
 }
 

@@ -85,6 +85,12 @@ class QueueGroup;
 
 inline constexpr uint32_t kAsyncSlotsPerSq = 128;
 
+// Entries from index `from` to index `to` of a ring of `size` entries (both below `size`),
+// without a division.
+inline uint32_t RingDistance(uint32_t from, uint32_t to, uint32_t size) {
+  return to >= from ? to - from : to + size - from;
+}
+
 struct PcieSq {
   uint16_t qid = 0;
   uint32_t size = 0;  // entries
