@@ -8,10 +8,16 @@ constexpr uint8_t kOpRead = 0x02;
 
 }  // namespace
 
-QueueJob::QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuffer& buffer)
+QueueJob::QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuffer& buffer,
+                   const host::DmaBuffer& metadata)
     : queue_(queue),
       spec_(spec),
       buffer_(buffer),
+      metadata_(metadata),
+      nlb_(spec.block >> spec.lba_shift),
+      slot_stride_(spec.format.SlotStride(nlb_)),
+      data_bytes_(spec.format.DataBytes(nlb_)),
+      meta_bytes_(spec.format.MetaBytes(nlb_)),
       slot_of_cid_(queue.entries(), 0),
       submitted_ns_(spec.queue_depth, 0),
       slot_is_read_(spec.queue_depth, 0) {
@@ -72,7 +78,7 @@ uint32_t QueueJob::Reap(uint64_t now_ns, bool record) {
 
 uint32_t QueueJob::Submit(uint64_t now_ns) {
   uint32_t n = 0;
-  const uint32_t lbas_per_block = spec_.block >> spec_.lba_shift;
+  const uint32_t lbas_per_block = nlb_;
   const uint32_t nlb = lbas_per_block - 1;  // 0's based
   while (!free_slots_.empty() && CanSubmit()) {
     const uint16_t slot = free_slots_.back();
@@ -84,8 +90,8 @@ uint32_t QueueJob::Submit(uint64_t now_ns) {
     sqe.cdw10 = static_cast<uint32_t>(slba);
     sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
     sqe.cdw12 = nlb;
-    auto cid = queue_.Submit(sqe, &buffer_, spec_.block, size_t{slot} * spec_.block,
-                             /*ring=*/false);
+    spec_.format.Apply(sqe, slba, metadata_.addr + uint64_t{slot} * meta_bytes_);
+    auto cid = queue_.Submit(sqe, &buffer_, data_bytes_, slot * slot_stride_, /*ring=*/false);
     if (!cid.ok()) {
       ++submit_failures_;
       break;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "app/perf_format.h"
 #include "app/perf_histogram.h"
 #include "app/perf_options.h"
 #include "nvemu/host/pcie_driver.h"
@@ -26,7 +27,8 @@ struct JobSpec {
   uint32_t read_percent = 50;
   uint32_t nsid = 1;
   uint32_t lba_shift = 9;  // log2(LBA data size)
-  uint32_t block = 4096;   // bytes per command
+  uint32_t block = 4096;   // LBA data bytes per command
+  BlockFormat format;      // how the command's blocks travel (data and metadata buffers, PI)
   uint32_t queue_depth = 32;
   uint64_t range_blocks = 0;  // blocks of `block` bytes from LBA 0
   uint64_t first_block = 0;   // sequential patterns: where this queue starts
@@ -63,8 +65,11 @@ struct JobStats {
 
 class QueueJob {
  public:
-  // `buffer` holds queue_depth * block bytes. REQUIRES: queue.entries() > queue_depth.
-  QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuffer& buffer);
+  // `buffer` holds queue_depth data slots of format.SlotStride(nlb) bytes; `metadata` (when the
+  // format keeps metadata apart) queue_depth * format.MetaBytes(nlb) bytes. REQUIRES:
+  // queue.entries() > queue_depth.
+  QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuffer& buffer,
+           const host::DmaBuffer& metadata = {});
 
   // Consumes the completions present; those reaped while `record` count in stats().
   uint32_t Reap(uint64_t now_ns, bool record);
@@ -90,6 +95,11 @@ class QueueJob {
   const JobSpec spec_;
   AccessPattern pattern_{spec_};
   const host::DmaBuffer buffer_;
+  const host::DmaBuffer metadata_;
+  const uint32_t nlb_;                  // LBAs per command
+  const uint64_t slot_stride_;          // data bytes between slots
+  const uint64_t data_bytes_;           // data buffer bytes per command
+  const uint64_t meta_bytes_;           // metadata buffer bytes per command (0: none)
   std::vector<uint16_t> free_slots_;    // stack of idle slots
   std::vector<uint16_t> slot_of_cid_;   // CID -> slot
   std::vector<uint64_t> submitted_ns_;  // by slot

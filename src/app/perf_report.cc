@@ -54,8 +54,9 @@ std::string FormatPerfText(const PerfResult& r) {
                      r.range_bytes / kMiB, r.lba_size);
   } else {
     s += fmt::format(
-        "\ndevice: mode={} io_reactors={} backend={} namespace {} ({:.0f} MiB used, LBA {})",
-        ModeName(r.mode), r.io_reactors, r.backend, o.nsid, r.range_bytes / kMiB, r.lba_size);
+        "\ndevice: mode={} io_reactors={} backend={} namespace {} ({:.0f} MiB used, LBA {}{}{})",
+        ModeName(r.mode), r.io_reactors, r.backend, o.nsid, r.range_bytes / kMiB, r.lba_size,
+        r.format.empty() ? "" : ", ", r.format);
   }
   if (r.target.empty() && r.mode == ProcessingMode::kTimer) {
     s += fmt::format(" tick={}us entries_per_tick={}", r.timer_period_us, r.entries_per_tick);
@@ -138,6 +139,7 @@ nlohmann::ordered_json PerfJson(const PerfResult& r) {
   j["namespace"] = o.nsid;
   j["range_bytes"] = r.range_bytes;
   j["lba_size"] = r.lba_size;
+  if (!r.format.empty()) j["format"] = r.format;
   if (o.wrr) {
     j["arbitration"] = {{"mechanism", "wrr"}, {"weights", o.weights}, {"burst", o.burst}};
   }

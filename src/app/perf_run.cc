@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -50,12 +52,17 @@ void SleepUntil(uint64_t ns) {
 
 uint64_t PageAlign(uint64_t v) { return (v + 4095) / 4096 * 4096; }
 
-// DMA arena: rings, data slots, per-CID PRP list pages, the prefill buffers, slack.
-size_t DmaBytesFor(const PerfOptions& o, uint32_t entries) {
+// DMA arena: rings, data and metadata slots, per-CID PRP list pages, the prefill buffers, slack.
+size_t DmaBytesFor(const PerfOptions& o, const BlockFormat& f, uint32_t entries) {
+  const uint64_t nlb = o.block_size >> f.lba_shift;
+  const uint64_t data = f.DataBytes(nlb);
   uint64_t per_queue = PageAlign(uint64_t{entries} * 64) + PageAlign(uint64_t{entries} * 16) +
-                       uint64_t{o.queue_depth} * PageAlign(o.block_size);
-  if (o.block_size > 2 * 4096) per_queue += uint64_t{entries} * 4096;
-  uint64_t prefill = uint64_t{kPrefillDepth} * (kPrefillChunk + 4096);
+                       uint64_t{o.queue_depth} * PageAlign(data) +
+                       PageAlign(o.queue_depth * f.MetaBytes(nlb));
+  if (data > 2 * 4096) per_queue += uint64_t{entries} * 4096;
+  const uint64_t prefill_nlb = kPrefillChunk >> f.lba_shift;
+  uint64_t prefill = uint64_t{kPrefillDepth} * (f.SlotStride(prefill_nlb) + 4096) +
+                     PageAlign(kPrefillDepth * f.MetaBytes(prefill_nlb));
   return static_cast<size_t>(per_queue * o.queues + prefill + (16ull << 20));
 }
 
@@ -89,10 +96,20 @@ Result<void> SetFeature(PcieDriver& drv, pcie::PcieDeviceImpl* impl, uint8_t fid
 
 // Writes [0, range) once so that reads copy real memory (a sparse RAM namespace reads holes as
 // zeroes without touching memory).
-Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, uint32_t lba_shift,
+// Writes carry the namespace's metadata as its format needs (perf_format.h).
+Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, const BlockFormat& f,
                      uint64_t range) {
-  auto buf = drv.dma().Alloc(size_t{kPrefillDepth} * kPrefillChunk);
+  const uint32_t lba_shift = f.lba_shift;
+  const uint64_t stride = f.SlotStride(kPrefillChunk >> lba_shift);
+  auto buf = drv.dma().Alloc(size_t{kPrefillDepth} * stride);
   if (!buf.ok()) return buf.error();
+  DmaBuffer meta;
+  if (const uint64_t m = f.MetaBytes(kPrefillChunk >> lba_shift); m != 0) {
+    auto mb = drv.dma().Alloc(size_t{kPrefillDepth} * m);
+    if (!mb.ok()) return mb.error();
+    meta = *mb;
+    std::memset(meta.ptr, 0, meta.size);
+  }
   for (size_t i = 0; i < buf->size; ++i) buf->ptr[i] = static_cast<uint8_t>(i * 131 + 7);
   std::vector<uint16_t> slot_of_cid(q.entries(), 0);
   std::vector<uint16_t> free_slots;
@@ -108,8 +125,10 @@ Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, uint32_t lba_sh
       const uint64_t slba = next >> lba_shift;
       sqe.cdw10 = static_cast<uint32_t>(slba);
       sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
-      sqe.cdw12 = (len >> lba_shift) - 1;
-      auto cid = q.Submit(sqe, &*buf, len, size_t{slot} * kPrefillChunk);
+      const uint32_t nlb = len >> lba_shift;
+      sqe.cdw12 = nlb - 1;
+      f.Apply(sqe, slba, meta.addr + slot * f.MetaBytes(nlb));
+      auto cid = q.Submit(sqe, &*buf, f.DataBytes(nlb), slot * stride);
       if (!cid.ok()) return cid.error();
       free_slots.pop_back();
       slot_of_cid[*cid] = slot;
@@ -121,6 +140,7 @@ Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, uint32_t lba_sh
     });
   }
   drv.dma().Free(*buf);
+  if (meta) drv.dma().Free(meta);
   if (errors != 0) return Error{fmt::format("prefill: {} writes failed", errors)};
   return {};
 }
@@ -386,7 +406,10 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   dopts.controller = config;
   dopts.interrupts = o.interrupts ? host::InterruptMode::kMsix : host::InterruptMode::kNone;
   dopts.ams = o.wrr ? 1 : 0;
-  dopts.dma_bytes = DmaBytesFor(o, entries);
+  // The namespace's format as configured (the device reports the same through Identify).
+  const BlockFormat sizing = BlockFormatFor(
+      ns_config, static_cast<uint32_t>(std::countr_zero(ns_config.lba_size)), o.prefill);
+  dopts.dma_bytes = DmaBytesFor(o, sizing, entries);
   auto drv_or = PcieDriver::Create(dopts);
   if (!drv_or.ok()) return drv_or.error();
   PcieDriver& drv = **drv_or;
@@ -396,6 +419,10 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   if (!id.ok()) return id.error();
   const uint32_t lba_shift = id->lbaf[id->flbas & 0xf].ds;
   res.lba_size = 1u << lba_shift;
+  // Without a prefill the blocks read were never written: no valid PI to check.
+  const BlockFormat format =
+      BlockFormatFor(ns_config, lba_shift, o.prefill && PatternReads(o.pattern));
+  res.format = DescribeFormat(ns_config, format);
   if (o.block_size % res.lba_size != 0) {
     return Error{
         fmt::format("--bs {} is not a multiple of the LBA size {}", o.block_size, res.lba_size)};
@@ -427,7 +454,7 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   // 3. Prefill what will be read.
   if (o.prefill && PatternReads(o.pattern) && ns_config.backend != BackendKind::kNull) {
     const uint64_t t = NowNs();
-    if (auto r = Prefill(drv, *queues[0], o.nsid, lba_shift, res.range_bytes); !r.ok()) {
+    if (auto r = Prefill(drv, *queues[0], o.nsid, format, res.range_bytes); !r.ok()) {
       return r.error();
     }
     res.prefill_s = (NowNs() - t) / 1e9;
@@ -442,9 +469,18 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   std::vector<std::unique_ptr<QueueJob>> jobs;
   const uint64_t range_blocks = res.range_bytes / o.block_size;
   for (uint32_t i = 0; i < o.queues; ++i) {
-    auto buf = drv.dma().Alloc(size_t{o.queue_depth} * o.block_size);
+    const uint64_t nlb = o.block_size >> lba_shift;
+    auto buf = drv.dma().Alloc(o.queue_depth * format.SlotStride(nlb));
     if (!buf.ok()) return buf.error();
+    DmaBuffer meta;
+    if (format.MetaBytes(nlb) != 0) {
+      auto mb = drv.dma().Alloc(o.queue_depth * format.MetaBytes(nlb));
+      if (!mb.ok()) return mb.error();
+      meta = *mb;
+      std::memset(meta.ptr, 0, meta.size);
+    }
     JobSpec spec;
+    spec.format = format;
     spec.pattern = o.pattern;
     spec.read_percent = o.read_percent;
     spec.nsid = o.nsid;
@@ -455,7 +491,7 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
     spec.first_block = range_blocks * i / o.queues;
     spec.ios = o.ios;
     spec.seed = o.seed + i;
-    jobs.push_back(std::make_unique<QueueJob>(*queues[i], spec, *buf));
+    jobs.push_back(std::make_unique<QueueJob>(*queues[i], spec, *buf, meta));
   }
   Window w;
   const uint64_t t0 = NowNs();

@@ -58,6 +58,7 @@ struct PerfResult {
   uint32_t timer_period_us = 0;
   uint32_t entries_per_tick = 0;
   uint32_t lba_size = 512;
+  std::string format;  // the namespace's metadata and PI handling (perf_format.h), "" without
   uint64_t range_bytes = 0;
   double prefill_s = 0;
 

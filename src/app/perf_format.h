@@ -1,0 +1,48 @@
+// How `nvemu perf` commands carry the blocks of the namespace's format (NVM Command Set 1.0,
+// 5.2 End-to-end Data Protection, 5.3 Metadata Region):
+//   - the data buffer holds each LBA's data, followed by its metadata when the format is an
+//     extended LBA (FLBAS bit 4) and the metadata travels;
+//   - a separate metadata buffer (MPTR, one contiguous buffer) holds nlb * MS bytes when the
+//     format keeps metadata apart and it travels;
+//   - a protected namespace (DPS Type 1..3) gets PRINFO with PRACT = 1: the controller generates
+//     the PI on writes and checks (PRCHK) and, when the PI is the whole metadata, strips it on
+//     reads, so the host needs no PI code and the metadata does not travel at all. PRCHK checks
+//     the Guard and, for Types 1 and 2, the Reference Tag against ILBRT = the SLBA. Without a
+//     prefill the blocks read were never written and carry no valid PI, so nothing is checked.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "nvemu/command.h"
+#include "nvemu/config.h"
+
+namespace nvemu::app {
+
+struct BlockFormat {
+  uint32_t lba_shift = 9;       // log2(LBA data size)
+  uint32_t data_per_lba = 512;  // data buffer bytes per LBA
+  uint32_t meta_per_lba = 0;    // separate metadata buffer bytes per LBA (0: no MPTR)
+  uint8_t prinfo = 0;           // PRINFO, CDW12 bits 29:26
+  bool pi_64b = false;          // ILBRT bits 47:32 in CDW3 (64b Guard)
+
+  uint64_t DataBytes(uint64_t nlb) const { return nlb * data_per_lba; }
+  uint64_t MetaBytes(uint64_t nlb) const { return nlb * meta_per_lba; }
+  // Distance between the data buffers of two queue slots: the data bytes, rounded up to a page
+  // when they would otherwise straddle pages unevenly (so a command needs at most PRP1 + PRP2
+  // unless it is larger than two pages).
+  uint64_t SlotStride(uint64_t nlb) const;
+  // Fills in PRINFO, the reference tag (ILBRT) and MPTR (`meta_addr`, when metadata is separate)
+  // of a Read or Write of the blocks from `slba`.
+  void Apply(Sqe& sqe, uint64_t slba, uint64_t meta_addr) const;
+};
+
+// The format of namespace `ns` with LBA data size 2^lba_shift; `checks`: PRCHK as above (false
+// when the blocks may never have been written).
+BlockFormat BlockFormatFor(const NamespaceConfig& ns, uint32_t lba_shift, bool checks);
+
+// For the report: "" without metadata, else e.g. "metadata 8 B separate, PI type 1 (PRACT,
+// PRCHK guard+reftag)".
+std::string DescribeFormat(const NamespaceConfig& ns, const BlockFormat& f);
+
+}  // namespace nvemu::app
