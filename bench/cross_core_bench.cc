@@ -91,6 +91,7 @@ void BM_CompletionRing(benchmark::State& state) {
   if (!HaveTwoCpus()) return state.SkipWithError("needs CPUs 0 and 1");
   constexpr uint32_t kEntries = 64;
   const uint32_t burst = static_cast<uint32_t>(state.range(0));
+  if (burst == 0 || burst >= kEntries) return state.SkipWithError("burst must be 1..63");
   Entry16x4 ring[kEntries / 4];
   for (auto& l : ring) {
     for (auto& w : l.w) w.store(0);

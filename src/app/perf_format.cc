@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <bit>
+
 namespace nvemu::app {
 namespace {
 
@@ -12,18 +14,27 @@ constexpr uint8_t kPrchkRef = 1u << 0;
 
 }  // namespace
 
-BlockFormat BlockFormatFor(const NamespaceConfig& ns, uint32_t lba_shift, bool checks) {
+NamespaceFormat FormatOf(const NamespaceConfig& ns) {
+  NamespaceFormat f;
+  f.lba_shift = static_cast<uint32_t>(std::countr_zero(ns.lba_size));
+  f.metadata_size = ns.metadata_size;
+  f.extended_lba = ns.extended_lba;
+  f.pi_type = ns.pi_type;
+  return f;
+}
+
+BlockFormat BlockFormatFor(const NamespaceFormat& ns, bool checks) {
   BlockFormat f;
-  f.lba_shift = lba_shift;
-  f.data_per_lba = 1u << lba_shift;
+  f.lba_shift = ns.lba_shift;
+  f.data_per_lba = 1u << ns.lba_shift;
   const uint32_t ms = ns.metadata_size;
   if (ms == 0) return f;
   bool meta_travels = true;
   if (ns.pi_type != 0) {
-    f.pi_64b = ns.pi_64b_guard;
+    f.pi_64b = ns.pi_64b();
     f.prinfo = kPract;
     if (checks) f.prinfo |= kPrchkGuard | (ns.pi_type == 3 ? 0 : kPrchkRef);
-    const uint32_t pi_size = ns.pi_64b_guard ? 16 : 8;
+    const uint32_t pi_size = f.pi_64b ? 16 : 8;
     meta_travels = ms != pi_size;  // PRACT = 1 with PI-only metadata: none on the wire
   }
   if (!meta_travels) return f;
@@ -35,26 +46,26 @@ BlockFormat BlockFormatFor(const NamespaceConfig& ns, uint32_t lba_shift, bool c
   return f;
 }
 
+BlockFormat LargestBlockFormat() {
+  BlockFormat f;
+  f.lba_shift = 9;
+  f.data_per_lba = 512 + 64;
+  f.meta_per_lba = 64;
+  return f;
+}
+
 uint64_t BlockFormat::SlotStride(uint64_t nlb) const {
   const uint64_t bytes = DataBytes(nlb);
   if (bytes % 4096 == 0 || 4096 % bytes == 0) return bytes;
   return (bytes + 4095) / 4096 * 4096;
 }
 
-void BlockFormat::Apply(Sqe& sqe, uint64_t slba, uint64_t meta_addr) const {
-  if (meta_per_lba != 0) sqe.mptr = meta_addr;
-  if (prinfo == 0) return;
-  sqe.cdw12 |= uint32_t{prinfo} << 26;
-  sqe.cdw14 = static_cast<uint32_t>(slba);  // ILBRT: the SLBA (Types 1 and 2 check it)
-  if (pi_64b) sqe.cdw3 = static_cast<uint32_t>((slba >> 32) & 0xffff);
-}
-
-std::string DescribeFormat(const NamespaceConfig& ns, const BlockFormat& f) {
+std::string DescribeFormat(const NamespaceFormat& ns, const BlockFormat& f) {
   if (ns.metadata_size == 0) return "";
   std::string s =
       fmt::format("metadata {} B {}", ns.metadata_size, ns.extended_lba ? "extended" : "separate");
   if (ns.pi_type == 0) return s;
-  s += fmt::format(", PI type {}{} (PRACT", ns.pi_type, ns.pi_64b_guard ? " 64b guard" : "");
+  s += fmt::format(", PI type {}{} (PRACT", ns.pi_type, ns.pi_64b() ? " 64b guard" : "");
   if (f.prinfo & kPrchkGuard) s += ", PRCHK guard";
   if (f.prinfo & kPrchkRef) s += "+reftag";
   if (f.meta_per_lba == 0 && f.data_per_lba == (1u << f.lba_shift))

@@ -6,18 +6,26 @@ namespace {
 constexpr uint8_t kOpWrite = 0x01;  // NVM Command Set 1.0, Figure 20
 constexpr uint8_t kOpRead = 0x02;
 
+// A spec whose format was left at its default describes plain LBAs of its lba_shift.
+JobSpec Normalized(JobSpec spec) {
+  if (spec.format.lba_shift != spec.lba_shift) {
+    spec.format = BlockFormatFor(NamespaceFormat{.lba_shift = spec.lba_shift}, false);
+  }
+  return spec;
+}
+
 }  // namespace
 
 QueueJob::QueueJob(host::IoQueue& queue, const JobSpec& spec, const host::DmaBuffer& buffer,
                    const host::DmaBuffer& metadata)
     : queue_(queue),
-      spec_(spec),
+      spec_(Normalized(spec)),
       buffer_(buffer),
       metadata_(metadata),
-      nlb_(spec.block >> spec.lba_shift),
-      slot_stride_(spec.format.SlotStride(nlb_)),
-      data_bytes_(spec.format.DataBytes(nlb_)),
-      meta_bytes_(spec.format.MetaBytes(nlb_)),
+      nlb_(spec_.block >> spec_.lba_shift),
+      slot_stride_(spec_.format.SlotStride(nlb_)),
+      data_bytes_(spec_.format.DataBytes(nlb_)),
+      meta_bytes_(spec_.format.MetaBytes(nlb_)),
       slot_of_cid_(queue.entries(), 0),
       submitted_ns_(spec.queue_depth, 0),
       slot_is_read_(spec.queue_depth, 0) {

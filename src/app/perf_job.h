@@ -28,7 +28,9 @@ struct JobSpec {
   uint32_t nsid = 1;
   uint32_t lba_shift = 9;  // log2(LBA data size)
   uint32_t block = 4096;   // LBA data bytes per command
-  BlockFormat format;      // how the command's blocks travel (data and metadata buffers, PI)
+  // How the command's blocks travel (data and metadata buffers, PI); left at its default (or for
+  // another lba_shift), plain LBAs.
+  BlockFormat format;
   uint32_t queue_depth = 32;
   uint64_t range_blocks = 0;  // blocks of `block` bytes from LBA 0
   uint64_t first_block = 0;   // sequential patterns: where this queue starts

@@ -52,6 +52,10 @@ void SleepUntil(uint64_t ns) {
 
 uint64_t PageAlign(uint64_t v) { return (v + 4095) / 4096 * 4096; }
 
+// LBAs per prefill write: at most kPrefillChunk bytes in the data buffer (extended LBAs carry
+// their metadata there too), so that a write within MDTS for plain LBAs stays within it.
+uint32_t PrefillLbas(const BlockFormat& f) { return kPrefillChunk / f.data_per_lba; }
+
 // DMA arena: rings, data and metadata slots, per-CID PRP list pages, the prefill buffers, slack.
 size_t DmaBytesFor(const PerfOptions& o, const BlockFormat& f, uint32_t entries) {
   const uint64_t nlb = o.block_size >> f.lba_shift;
@@ -60,7 +64,7 @@ size_t DmaBytesFor(const PerfOptions& o, const BlockFormat& f, uint32_t entries)
                        uint64_t{o.queue_depth} * PageAlign(data) +
                        PageAlign(o.queue_depth * f.MetaBytes(nlb));
   if (data > 2 * 4096) per_queue += uint64_t{entries} * 4096;
-  const uint64_t prefill_nlb = kPrefillChunk >> f.lba_shift;
+  const uint64_t prefill_nlb = PrefillLbas(f);
   uint64_t prefill = uint64_t{kPrefillDepth} * (f.SlotStride(prefill_nlb) + 4096) +
                      PageAlign(kPrefillDepth * f.MetaBytes(prefill_nlb));
   return static_cast<size_t>(per_queue * o.queues + prefill + (16ull << 20));
@@ -100,11 +104,13 @@ Result<void> SetFeature(PcieDriver& drv, pcie::PcieDeviceImpl* impl, uint8_t fid
 Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, const BlockFormat& f,
                      uint64_t range) {
   const uint32_t lba_shift = f.lba_shift;
-  const uint64_t stride = f.SlotStride(kPrefillChunk >> lba_shift);
+  const uint32_t chunk_lbas = PrefillLbas(f);
+  const uint64_t stride = f.SlotStride(chunk_lbas);
+  const uint64_t meta_stride = f.MetaBytes(chunk_lbas);
   auto buf = drv.dma().Alloc(size_t{kPrefillDepth} * stride);
   if (!buf.ok()) return buf.error();
   DmaBuffer meta;
-  if (const uint64_t m = f.MetaBytes(kPrefillChunk >> lba_shift); m != 0) {
+  if (const uint64_t m = meta_stride; m != 0) {
     auto mb = drv.dma().Alloc(size_t{kPrefillDepth} * m);
     if (!mb.ok()) return mb.error();
     meta = *mb;
@@ -117,7 +123,8 @@ Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, const BlockForm
   uint64_t next = 0, errors = 0;
   while (next < range || q.outstanding() != 0) {
     while (next < range && !free_slots.empty()) {
-      const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(kPrefillChunk, range - next));
+      const uint32_t len = static_cast<uint32_t>(
+          std::min<uint64_t>(uint64_t{chunk_lbas} << lba_shift, range - next));
       const uint16_t slot = free_slots.back();
       Sqe sqe{};
       sqe.opc = 0x01;
@@ -127,7 +134,7 @@ Result<void> Prefill(PcieDriver& drv, IoQueue& q, uint32_t nsid, const BlockForm
       sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
       const uint32_t nlb = len >> lba_shift;
       sqe.cdw12 = nlb - 1;
-      f.Apply(sqe, slba, meta.addr + slot * f.MetaBytes(nlb));
+      f.Apply(sqe, slba, meta.addr + slot * meta_stride);
       auto cid = q.Submit(sqe, &*buf, f.DataBytes(nlb), slot * stride);
       if (!cid.ok()) return cid.error();
       free_slots.pop_back();
@@ -406,10 +413,9 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   dopts.controller = config;
   dopts.interrupts = o.interrupts ? host::InterruptMode::kMsix : host::InterruptMode::kNone;
   dopts.ams = o.wrr ? 1 : 0;
-  // The namespace's format as configured (the device reports the same through Identify).
-  const BlockFormat sizing = BlockFormatFor(
-      ns_config, static_cast<uint32_t>(std::countr_zero(ns_config.lba_size)), o.prefill);
-  dopts.dma_bytes = DmaBytesFor(o, sizing, entries);
+  // Sized for any format: the namespace's is known only from Identify (a state file may hold a
+  // Format NVM since the configuration); the arena's pages are touched only where used.
+  dopts.dma_bytes = DmaBytesFor(o, LargestBlockFormat(), entries);
   auto drv_or = PcieDriver::Create(dopts);
   if (!drv_or.ok()) return drv_or.error();
   PcieDriver& drv = **drv_or;
@@ -419,10 +425,18 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   if (!id.ok()) return id.error();
   const uint32_t lba_shift = id->lbaf[id->flbas & 0xf].ds;
   res.lba_size = 1u << lba_shift;
+  // The format in use, as Identify Namespace reports it (LBA format: LBADS, MS; FLBAS bit 4
+  // extended; DPS bits 2:0 PI type).
+  NamespaceFormat ns_format;
+  ns_format.lba_shift = lba_shift;
+  ns_format.metadata_size = id->lbaf[id->flbas & 0xf].ms;
+  ns_format.extended_lba = (id->flbas >> 4) & 1;
+  ns_format.pi_type = id->dps & 0x7;
   // Without a prefill the blocks read were never written: no valid PI to check.
-  const BlockFormat format =
-      BlockFormatFor(ns_config, lba_shift, o.prefill && PatternReads(o.pattern));
-  res.format = DescribeFormat(ns_config, format);
+  const bool prefill =
+      o.prefill && PatternReads(o.pattern) && ns_config.backend != BackendKind::kNull;
+  const BlockFormat format = BlockFormatFor(ns_format, prefill);
+  res.format = DescribeFormat(ns_format, format);
   if (o.block_size % res.lba_size != 0) {
     return Error{
         fmt::format("--bs {} is not a multiple of the LBA size {}", o.block_size, res.lba_size)};
@@ -452,7 +466,7 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   }
 
   // 3. Prefill what will be read.
-  if (o.prefill && PatternReads(o.pattern) && ns_config.backend != BackendKind::kNull) {
+  if (prefill) {
     const uint64_t t = NowNs();
     if (auto r = Prefill(drv, *queues[0], o.nsid, format, res.range_bytes); !r.ok()) {
       return r.error();
