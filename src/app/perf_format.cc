@@ -4,15 +4,9 @@
 
 #include <bit>
 
+#include "nvm/pi.h"  // PRINFO bits: kPrinfoPract, kPrchkGuard, kPrchkRef
+
 namespace nvemu::app {
-namespace {
-
-// PRINFO (Read/Write CDW12 bits 29:26; nvm/pi.h): PRACT bit 3, PRCHK bits 2:0.
-constexpr uint8_t kPract = 1u << 3;
-constexpr uint8_t kPrchkGuard = 1u << 2;
-constexpr uint8_t kPrchkRef = 1u << 0;
-
-}  // namespace
 
 NamespaceFormat FormatOf(const NamespaceConfig& ns) {
   NamespaceFormat f;
@@ -32,7 +26,7 @@ BlockFormat BlockFormatFor(const NamespaceFormat& ns, bool checks) {
   bool meta_travels = true;
   if (ns.pi_type != 0) {
     f.pi_64b = ns.pi_64b();
-    f.prinfo = kPract;
+    f.prinfo = kPrinfoPract;
     if (checks) f.prinfo |= kPrchkGuard | (ns.pi_type == 3 ? 0 : kPrchkRef);
     const uint32_t pi_size = f.pi_64b ? 16 : 8;
     meta_travels = ms != pi_size;  // PRACT = 1 with PI-only metadata: none on the wire
