@@ -14,8 +14,11 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libnvme-dev liburing-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev
+  libisal-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
+  # lld: the linker the build uses when present (CMake option NVEMU_USE_LLD), much faster than ld.
+  lld
   # The fuzz preset (scripts/test step 4): clang++ and its libFuzzer/sanitizer runtimes.
   clang libclang-rt-14-dev
 )
