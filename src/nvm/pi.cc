@@ -1,36 +1,11 @@
 #include "nvm/pi.h"
 
-#include <array>
-
 #include "nvemu/command.h"
 #include "nvm/namespace.h"
 #include "nvm/nvm_status.h"
 
 namespace nvemu {
 namespace {
-
-constexpr std::array<uint16_t, 256> MakeCrc16Table() {
-  std::array<uint16_t, 256> t{};
-  for (unsigned i = 0; i < 256; ++i) {
-    uint16_t c = static_cast<uint16_t>(i << 8);
-    for (int b = 0; b < 8; ++b)
-      c = static_cast<uint16_t>((c & 0x8000) ? (c << 1) ^ 0x8bb7 : c << 1);
-    t[i] = c;
-  }
-  return t;
-}
-constexpr auto kCrc16 = MakeCrc16Table();
-
-constexpr std::array<uint64_t, 256> MakeCrc64Table() {
-  std::array<uint64_t, 256> t{};
-  for (unsigned i = 0; i < 256; ++i) {
-    uint64_t c = i;
-    for (int b = 0; b < 8; ++b) c = (c & 1) ? (c >> 1) ^ 0x9a6c9329ac4bc9b5ull : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr auto kCrc64 = MakeCrc64Table();
 
 uint64_t LoadBe(const uint8_t* p, int n) {
   uint64_t v = 0;
@@ -83,18 +58,6 @@ uint64_t Guard(const Namespace& ns, const uint8_t* data, const uint8_t* meta) {
 uint64_t RefMask(const Namespace& ns) { return ns.pi_64b() ? 0xffffffffffffull : 0xffffffffull; }
 
 }  // namespace
-
-uint16_t Crc16T10Dif(uint16_t crc, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16[((crc >> 8) ^ p[i]) & 0xff]);
-  }
-  return crc;
-}
-
-uint64_t Crc64Nvme(uint64_t crc, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) crc = (crc >> 8) ^ kCrc64[(crc ^ p[i]) & 0xff];
-  return crc;
-}
 
 PiParams ParsePi(const Namespace& ns, const Sqe& sqe) {
   PiParams pi;
