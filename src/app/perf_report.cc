@@ -50,8 +50,8 @@ std::string FormatPerfText(const PerfResult& r) {
   s += o.ios ? fmt::format(" ios={}/queue", o.ios)
              : fmt::format(" time={:.1f}s warmup={:.1f}s", o.time_s, o.warmup_s);
   if (!r.target.empty()) {
-    s += fmt::format("\ntarget: {} namespace {} ({:.0f} MiB used, LBA {})", r.target, o.nsid,
-                     r.range_bytes / kMiB, r.lba_size);
+    s += fmt::format("\ntarget: {} namespace {} ({:.0f} MiB used, LBA {}{}{})", r.target, o.nsid,
+                     r.range_bytes / kMiB, r.lba_size, r.format.empty() ? "" : ", ", r.format);
   } else {
     s += fmt::format(
         "\ndevice: mode={} io_reactors={} backend={} namespace {} ({:.0f} MiB used, LBA {}{}{})",

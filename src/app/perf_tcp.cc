@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "app/perf_format.h"
 #include "app/perf_tcp_job.h"
 #include "spec/registers.h"
 
@@ -24,11 +25,14 @@ uint64_t NowNs() {
       .count();
 }
 
-// Writes [0, range) once, `chunk` bytes per command, so that reads return real data.
-Result<void> Prefill(host::TcpQueue& q, uint32_t nsid, uint32_t lba_shift, uint64_t range,
+// Writes [0, range) once, `chunk` LBA data bytes per command, so that reads return real data (and,
+// on a protected namespace, PI that the controller generated: PRACT, perf_format.h).
+Result<void> Prefill(host::TcpQueue& q, uint32_t nsid, const BlockFormat& format, uint64_t range,
                      uint32_t chunk) {
+  const uint32_t lba_shift = format.lba_shift;
   const uint32_t depth = std::min<uint32_t>(kPrefillDepth, q.entries() - 1u);
-  std::vector<uint8_t> buf(size_t{depth} * chunk);
+  const size_t slot_bytes = static_cast<size_t>(format.DataBytes(chunk >> lba_shift));
+  std::vector<uint8_t> buf(size_t{depth} * slot_bytes);
   for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<uint8_t>(i * 131 + 7);
   std::vector<uint16_t> slot_of_cid(q.entries(), 0);
   std::vector<uint16_t> free_slots;
@@ -45,7 +49,9 @@ Result<void> Prefill(host::TcpQueue& q, uint32_t nsid, uint32_t lba_shift, uint6
       sqe.cdw10 = static_cast<uint32_t>(slba);
       sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
       sqe.cdw12 = (len >> lba_shift) - 1;
-      auto cid = q.Submit(sqe, {buf.data() + size_t{slot} * chunk, len}, {}, false);
+      format.Apply(sqe, slba, /*meta_addr=*/0);
+      const size_t bytes = static_cast<size_t>(format.DataBytes(len >> lba_shift));
+      auto cid = q.Submit(sqe, {buf.data() + size_t{slot} * slot_bytes, bytes}, {}, false);
       if (!cid.ok()) return Error{"prefill: " + cid.error().message};
       free_slots.pop_back();
       slot_of_cid[*cid] = slot;
@@ -144,6 +150,24 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
     return Error{
         fmt::format("--bs {} is not a multiple of the LBA size {}", o.block_size, res.lba_size)};
   }
+  // The format in use (perf_format.h): LBADS, MS, FLBAS bit 4, DPS.
+  NamespaceFormat ns_format;
+  ns_format.lba_shift = lba_shift;
+  ns_format.metadata_size = id->lbaf[id->flbas & 0xf].ms;
+  ns_format.extended_lba = (id->flbas >> 4) & 1;
+  ns_format.pi_type = id->dps & 0x7;
+  const bool prefill = o.prefill && PatternReads(o.pattern);
+  const BlockFormat format = BlockFormatFor(ns_format, prefill);
+  res.format = DescribeFormat(ns_format, format);
+  if (format.meta_per_lba != 0) {
+    // NVMe over Fabrics 1.1, 2.1: metadata travels only as part of extended LBAs (no MPTR).
+    return Error{fmt::format(
+        "--namespace {} keeps {}-byte metadata apart from the data (FLBAS bit 4 clear) and "
+        "commands would have to carry it: NVMe/TCP carries metadata only in extended LBAs{}",
+        o.nsid, ns_format.metadata_size,
+        ns_format.pi_type != 0 ? "" : " (or strips PI-only metadata with PRACT)")};
+  }
+  const uint64_t wire_block = format.DataBytes(o.block_size >> lba_shift);
   auto cap = drv.PropertyGet(reg::kCap, true);
   if (!cap.ok()) return cap.error();
   const reg::Cap capv{cap.value()};
@@ -154,9 +178,10 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
   }
   uint64_t max_transfer = UINT64_MAX;
   if (ctrl->mdts != 0) max_transfer = (uint64_t{4096} << capv.mpsmin()) << ctrl->mdts;
-  if (o.block_size > max_transfer) {
+  if (wire_block > max_transfer) {
     return Error{
-        fmt::format("--bs {} exceeds the target's MDTS ({} bytes)", o.block_size, max_transfer)};
+        fmt::format("--bs {} ({} bytes with metadata) exceeds the target's MDTS ({} bytes)",
+                    o.block_size, wire_block, max_transfer)};
   }
   const uint64_t ns_bytes = id->nsze << lba_shift;
   res.range_bytes = o.size != 0 ? std::min(o.size, ns_bytes) : ns_bytes;
@@ -183,11 +208,12 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
   }
 
   // 3. Prefill what will be read.
-  if (o.prefill && PatternReads(o.pattern)) {
+  if (prefill) {
     const uint64_t t = NowNs();
-    const uint32_t chunk = static_cast<uint32_t>(std::min<uint64_t>(
-        std::max<uint64_t>(kPrefillChunk / o.block_size, 1) * o.block_size, max_transfer));
-    if (auto r = Prefill(*queues[0], o.nsid, lba_shift, res.range_bytes, chunk); !r.ok()) {
+    // Whole --bs blocks per write, at most kPrefillChunk and MDTS on the wire.
+    const uint64_t blocks_fit = std::min<uint64_t>(kPrefillChunk, max_transfer) / wire_block;
+    const uint32_t chunk = static_cast<uint32_t>(std::max<uint64_t>(blocks_fit, 1) * o.block_size);
+    if (auto r = Prefill(*queues[0], o.nsid, format, res.range_bytes, chunk); !r.ok()) {
       return r.error();
     }
     res.prefill_s = (NowNs() - t) / 1e9;
@@ -198,6 +224,7 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
   const uint64_t range_blocks = res.range_bytes / o.block_size;
   for (uint32_t i = 0; i < o.queues; ++i) {
     JobSpec spec;
+    spec.format = format;
     spec.pattern = o.pattern;
     spec.read_percent = o.read_percent;
     spec.nsid = o.nsid;

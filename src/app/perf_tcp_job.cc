@@ -16,7 +16,9 @@ TcpQueueJob::TcpQueueJob(host::TcpQueue& queue, uint16_t qid, const JobSpec& spe
     : queue_(queue),
       qid_(qid),
       spec_(spec),
-      buffer_(size_t{spec.queue_depth} * spec.block),
+      nlb_(spec.block >> spec.lba_shift),
+      slot_bytes_(static_cast<size_t>(spec.format.DataBytes(nlb_))),
+      buffer_(size_t{spec.queue_depth} * slot_bytes_),
       slot_of_cid_(queue.entries(), 0),
       submitted_ns_(spec.queue_depth, 0),
       slot_is_read_(spec.queue_depth, 0) {
@@ -63,7 +65,7 @@ uint32_t TcpQueueJob::PollAndReap(uint64_t now_ns, bool record) {
 
 uint32_t TcpQueueJob::Submit(uint64_t now_ns) {
   uint32_t n = 0;
-  const uint32_t lbas_per_block = spec_.block >> spec_.lba_shift;
+  const uint32_t lbas_per_block = nlb_;
   const uint32_t nlb = lbas_per_block - 1;  // 0's based
   while (!failed_ && !free_slots_.empty() && CanSubmit()) {
     const uint16_t slot = free_slots_.back();
@@ -75,9 +77,10 @@ uint32_t TcpQueueJob::Submit(uint64_t now_ns) {
     sqe.cdw10 = static_cast<uint32_t>(slba);
     sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
     sqe.cdw12 = nlb;
-    uint8_t* data = buffer_.data() + size_t{slot} * spec_.block;
-    auto cid = read ? queue_.Submit(sqe, {}, {data, spec_.block}, /*send_now=*/false)
-                    : queue_.Submit(sqe, {data, spec_.block}, {}, /*send_now=*/false);
+    spec_.format.Apply(sqe, slba, /*meta_addr=*/0);  // PRINFO, ILBRT; no MPTR on fabrics
+    uint8_t* data = buffer_.data() + size_t{slot} * slot_bytes_;
+    auto cid = read ? queue_.Submit(sqe, {}, {data, slot_bytes_}, /*send_now=*/false)
+                    : queue_.Submit(sqe, {data, slot_bytes_}, {}, /*send_now=*/false);
     if (!cid.ok()) {
       Fail(cid.error().message);
       break;

@@ -23,7 +23,8 @@ namespace nvemu::app {
 
 class TcpQueueJob {
  public:
-  // REQUIRES: queue.entries() > spec.queue_depth.
+  // REQUIRES: queue.entries() > spec.queue_depth; spec.format needs no separate metadata buffer
+  // (fabrics carry metadata only inside extended LBAs).
   TcpQueueJob(host::TcpQueue& queue, uint16_t qid, const JobSpec& spec);
 
   // Receives what arrived (no wait), then consumes the completions; those reaped while `record`
@@ -49,7 +50,9 @@ class TcpQueueJob {
   const uint16_t qid_;
   const JobSpec spec_;
   AccessPattern pattern_{spec_};
-  std::vector<uint8_t> buffer_;         // queue_depth slots of `block` bytes
+  const uint32_t nlb_;                  // LBAs per command
+  const size_t slot_bytes_;             // data buffer bytes per command (spec.format)
+  std::vector<uint8_t> buffer_;         // queue_depth slots of slot_bytes_
   std::vector<uint16_t> free_slots_;    // stack of idle slots
   std::vector<uint16_t> slot_of_cid_;   // CID -> slot
   std::vector<uint64_t> submitted_ns_;  // by slot

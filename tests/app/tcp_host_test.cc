@@ -124,6 +124,109 @@ TEST_F(TcpHost, PerfTextNamesTheTarget) {
   EXPECT_THAT(r.out, HasSubstr("IOPS"));
 }
 
+// `perf --tcp` takes the namespace's format from Identify Namespace (app/perf_format.h): extended
+// LBAs carry their metadata inside the data buffer, protected namespaces get PRACT (the target
+// generates PI on the prefill's writes and checks Guard / Reference Tag on the reads), and a
+// namespace whose metadata would have to travel apart from the data is refused with a message,
+// since NVMe/TCP has no metadata pointer.
+struct TcpFormatCase {
+  const char* name;
+  uint32_t metadata_size;
+  bool extended;
+  uint8_t pi_type;
+  bool pi_64b;
+  bool pi_first;
+  const char* describes;  // in the report's format text (perf_format.h DescribeFormat)
+};
+
+class TcpHostFormat : public ::testing::TestWithParam<TcpFormatCase> {
+ protected:
+  void SetUp() override {
+    const TcpFormatCase& c = GetParam();
+    TargetConfig tc;
+    tc.address = "127.0.0.1";
+    tc.port = 0;
+    tc.discovery_port = -1;
+    tc.reactors = 1;
+    SubsystemConfig s;
+    s.nqn = kNqn;
+    s.serial = "TCPHOST02";
+    NamespaceConfig ns;
+    ns.size_bytes = 4ull << 20;
+    ns.lba_size = 512;
+    ns.metadata_size = c.metadata_size;
+    ns.extended_lba = c.extended;
+    ns.pi_type = c.pi_type;
+    ns.pi_64b_guard = c.pi_64b;
+    ns.pi_first = c.pi_first;
+    s.namespaces = {ns};
+    tc.subsystems = {s};
+    auto t = TcpTarget::Create(tc);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    target_ = std::move(t.value());
+    auto r = target_->Start();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    addr_ = "127.0.0.1:" + std::to_string(target_->port());
+  }
+  void TearDown() override {
+    if (target_) target_->Stop();
+  }
+  std::unique_ptr<TcpTarget> target_;
+  std::string addr_;
+};
+
+TEST_P(TcpHostFormat, EveryCommandSucceeds) {
+  // 16 KiB with metadata: more than the 8 KiB in-capsule limit, so writes go through R2T.
+  for (const char* rw : {"randread", "randwrite", "randrw"}) {
+    for (const char* bs : {"4KiB", "16KiB"}) {
+      CliRun r = Cli({"perf", "--tcp", addr_, "--nqn", kNqn, "--ios", "200", "--qd", "8", "--rw",
+                      rw, "--bs", bs, "--json"});
+      ASSERT_EQ(r.rc, 0) << rw << " " << bs << ": " << r.err;
+      auto j = Json(r);
+      EXPECT_EQ(j["ios"], 200) << rw << " " << bs;
+      EXPECT_EQ(j["errors"], 0) << rw << " " << bs;
+      const std::string format = j["format"].get<std::string>();
+      EXPECT_THAT(format, HasSubstr(GetParam().describes));
+      // Reads of prefilled blocks check the PI the target generated (PRACT, PRCHK).
+      if (GetParam().pi_type != 0 && std::string(rw) != "randwrite") {
+        EXPECT_THAT(format, HasSubstr("PRCHK guard")) << rw;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Formats, TcpHostFormat,
+    ::testing::Values(TcpFormatCase{"Extended8", 8, true, 0, false, false, "metadata 8 B extended"},
+                      TcpFormatCase{"Pi1Separate", 8, false, 1, false, false, "PI type 1 (PRACT"},
+                      TcpFormatCase{"Pi1Extended", 8, true, 1, false, false, "PI type 1 (PRACT"},
+                      TcpFormatCase{"Pi2Ext64First", 64, true, 2, false, true, "PI type 2 (PRACT"},
+                      TcpFormatCase{"Pi3Ext64bGuard", 16, true, 3, true, false,
+                                    "PI type 3 64b guard"}),
+    [](const testing::TestParamInfo<TcpFormatCase>& i) { return std::string(i.param.name); });
+
+TEST(TcpHostFormatRefused, SeparateMetadataThatMustTravelIsAnError) {
+  TargetConfig tc;
+  tc.address = "127.0.0.1";
+  tc.port = 0;
+  tc.discovery_port = -1;
+  SubsystemConfig s;
+  s.nqn = kNqn;
+  NamespaceConfig ns;
+  ns.size_bytes = 4ull << 20;
+  ns.metadata_size = 8;  // no PI: nothing strips it, and it is not in the data buffer
+  s.namespaces = {ns};
+  tc.subsystems = {s};
+  auto t = TcpTarget::Create(tc);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  ASSERT_TRUE((*t)->Start().ok());
+  const std::string addr = "127.0.0.1:" + std::to_string((*t)->port());
+  CliRun r = Cli({"perf", "--tcp", addr, "--nqn", kNqn, "--ios", "10"});
+  EXPECT_NE(r.rc, 0);
+  EXPECT_THAT(r.err, HasSubstr("extended LBAs"));
+  (*t)->Stop();
+}
+
 TEST_F(TcpHost, IdentifyJsonOverTcp) {
   CliRun r = Cli({"identify", "--tcp", addr_, "--nqn", kNqn, "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;
