@@ -441,6 +441,10 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
     return Error{
         fmt::format("--bs {} is not a multiple of the LBA size {}", o.block_size, res.lba_size)};
   }
+  if ((o.block_size >> lba_shift) > 65536) {  // CDW12 NLB: 0's based, 16 bits
+    return Error{fmt::format("--bs {} is more than 65536 LBAs of {} bytes (NLB is 16 bits)",
+                             o.block_size, res.lba_size)};
+  }
   if (auto r =
           drv.SetNumberOfQueues(static_cast<uint16_t>(o.queues), static_cast<uint16_t>(o.queues));
       !r.ok()) {

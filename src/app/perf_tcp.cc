@@ -6,10 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "app/perf_format.h"
 #include "app/perf_tcp_job.h"
+#include "nvm/pi.h"
 #include "spec/registers.h"
 
 namespace nvemu::app {
@@ -17,6 +19,7 @@ namespace {
 
 constexpr uint32_t kPrefillChunk = 128 * 1024;
 constexpr uint32_t kPrefillDepth = 16;
+constexpr uint32_t kMaxNlb = 65536;  // CDW12 NLB, 0's based 16 bits
 constexpr auto kPrefillWait = std::chrono::milliseconds(100);
 
 uint64_t NowNs() {
@@ -66,6 +69,37 @@ Result<void> Prefill(host::TcpQueue& q, uint32_t nsid, const BlockFormat& format
   }
   if (errors != 0) return Error{fmt::format("prefill: {} writes failed", errors)};
   return {};
+}
+
+// Reads block `block` (of `block_size` LBA data bytes) once; returns its completion status field.
+Result<uint16_t> ReadOne(host::TcpQueue& q, uint32_t nsid, const BlockFormat& format,
+                         uint64_t block, uint32_t block_size) {
+  const uint32_t nlb = block_size >> format.lba_shift;
+  std::vector<uint8_t> buf(static_cast<size_t>(format.DataBytes(nlb)));
+  Sqe sqe{};
+  sqe.opc = 0x02;
+  sqe.nsid = nsid;
+  const uint64_t slba = block * nlb;
+  sqe.cdw10 = static_cast<uint32_t>(slba);
+  sqe.cdw11 = static_cast<uint32_t>(slba >> 32);
+  sqe.cdw12 = nlb - 1;
+  format.Apply(sqe, slba, /*meta_addr=*/0);
+  auto cid = q.Submit(sqe, {}, {buf.data(), buf.size()}, true);
+  if (!cid.ok()) return Error{"PI probe: " + cid.error().message};
+  std::optional<uint16_t> status;
+  while (!status) {
+    auto polled = q.Poll(kPrefillWait);
+    if (!polled.ok()) return Error{"PI probe: " + polled.error().message};
+    q.Reap([&](const Cqe& c) { status = c.status_field(); });
+  }
+  return *status;
+}
+
+// NVM Command Set 1.0, Figure 101: End-to-end Guard / Application Tag / Reference Tag Check Error
+// (Media and Data Integrity Errors, 82h..84h).
+bool IsEndToEndError(uint16_t status_field) {
+  const uint16_t sct = (status_field >> 8) & 0x7, sc = status_field & 0xff;
+  return sct == 2 && sc >= 0x82 && sc <= 0x84;
 }
 
 struct Window {
@@ -150,6 +184,10 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
     return Error{
         fmt::format("--bs {} is not a multiple of the LBA size {}", o.block_size, res.lba_size)};
   }
+  if ((o.block_size >> lba_shift) > kMaxNlb) {
+    return Error{fmt::format("--bs {} is more than {} LBAs of {} bytes (NLB is 16 bits)",
+                             o.block_size, kMaxNlb, res.lba_size)};
+  }
   // The format in use (perf_format.h): LBADS, MS, FLBAS bit 4, DPS.
   NamespaceFormat ns_format;
   ns_format.lba_shift = lba_shift;
@@ -157,7 +195,7 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
   ns_format.extended_lba = (id->flbas >> 4) & 1;
   ns_format.pi_type = id->dps & 0x7;
   const bool prefill = o.prefill && PatternReads(o.pattern);
-  const BlockFormat format = BlockFormatFor(ns_format, prefill);
+  BlockFormat format = BlockFormatFor(ns_format, prefill);
   res.format = DescribeFormat(ns_format, format);
   if (format.meta_per_lba != 0) {
     // NVMe over Fabrics 1.1, 2.1: metadata travels only as part of extended LBAs (no MPTR).
@@ -217,6 +255,19 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
       return r.error();
     }
     res.prefill_s = (NowNs() - t) / 1e9;
+    // A target may not keep what was written (a null backend: its blocks read back as zeros,
+    // whose PI fails the Reference Tag check): read one prefilled block with the checks, and
+    // drop them when that fails with an end-to-end error.
+    if (format.prinfo != (format.prinfo & kPrinfoPract)) {
+      auto st = ReadOne(*queues[0], o.nsid, format, res.range_bytes / o.block_size > 1 ? 1 : 0,
+                        o.block_size);
+      if (!st.ok()) return st.error();
+      if (IsEndToEndError(*st)) {
+        format = BlockFormatFor(ns_format, /*checks=*/false);
+        res.format = DescribeFormat(ns_format, format) +
+                     "; PRCHK off: a block read back after the prefill failed its PI check";
+      }
+    }
   }
 
   // 4. The load.

@@ -27,6 +27,8 @@ class Namespace;
 
 uint16_t Crc16T10Dif(uint16_t crc, const uint8_t* p, size_t n);
 uint64_t Crc64Nvme(uint64_t crc, const uint8_t* p, size_t n);  // pass/returns the raw register
+// The table-driven CRC-64 that Crc64Nvme uses below 64 bytes and on CPUs without PCLMULQDQ.
+uint64_t Crc64NvmeSliced(uint64_t crc, const uint8_t* p, size_t n);
 inline constexpr uint64_t kCrc64Init = ~uint64_t{0};
 inline uint64_t Crc64NvmeFinal(uint64_t crc) { return ~crc; }
 

@@ -48,7 +48,9 @@ constexpr std::array<std::array<uint64_t, 256>, 8> MakeCrc64Tables() {
 }
 constexpr auto kCrc64Tables = MakeCrc64Tables();
 
-uint64_t Crc64Sliced(uint64_t crc, const uint8_t* p, size_t n) {
+}  // namespace
+
+uint64_t Crc64NvmeSliced(uint64_t crc, const uint8_t* p, size_t n) {
   const auto& t = kCrc64Tables;
   for (; n >= 8; p += 8, n -= 8) {
     uint64_t v;
@@ -61,6 +63,8 @@ uint64_t Crc64Sliced(uint64_t crc, const uint8_t* p, size_t n) {
   for (; n > 0; ++p, --n) crc = (crc >> 8) ^ t[0][(crc ^ *p) & 0xff];
   return crc;
 }
+
+namespace {
 
 #if defined(__x86_64__)
 // x^e mod P, reflected: the reflected 1 is bit 63, and a multiplication by x a right shift.
@@ -111,14 +115,17 @@ __attribute__((target("pclmul"))) uint64_t Crc64Folded(uint64_t crc, const uint8
   for (; n >= 16; p += 16, n -= 16) x = _mm_xor_si128(Fold(x, k16), Load(p));
   uint8_t folded[16];
   _mm_storeu_si128(reinterpret_cast<__m128i*>(folded), x);
-  return Crc64Sliced(Crc64Sliced(0, folded, 16), p, n);
+  return Crc64NvmeSliced(Crc64NvmeSliced(0, folded, 16), p, n);
 }
 
-bool DetectPclmul() {
-  __builtin_cpu_init();  // static initialisation may run before the runtime's own CPU detection
-  return __builtin_cpu_supports("pclmul");
+// Asked on first use (a function-local static), so no static initialiser depends on the order.
+bool HavePclmul() {
+  static const bool have = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("pclmul") != 0;
+  }();
+  return have;
 }
-const bool kHavePclmul = DetectPclmul();
 #endif
 
 }  // namespace
@@ -127,9 +134,9 @@ uint16_t Crc16T10Dif(uint16_t crc, const uint8_t* p, size_t n) { return crc16_t1
 
 uint64_t Crc64Nvme(uint64_t crc, const uint8_t* p, size_t n) {
 #if defined(__x86_64__)
-  if (n >= 64 && kHavePclmul) return Crc64Folded(crc, p, n);
+  if (n >= 64 && HavePclmul()) return Crc64Folded(crc, p, n);
 #endif
-  return Crc64Sliced(crc, p, n);
+  return Crc64NvmeSliced(crc, p, n);
 }
 
 }  // namespace nvemu

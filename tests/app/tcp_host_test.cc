@@ -131,12 +131,16 @@ TEST_F(TcpHost, PerfTextNamesTheTarget) {
 // since NVMe/TCP has no metadata pointer.
 struct TcpFormatCase {
   const char* name;
-  uint32_t metadata_size;
-  bool extended;
-  uint8_t pi_type;
-  bool pi_64b;
-  bool pi_first;
-  const char* describes;  // in the report's format text (perf_format.h DescribeFormat)
+  uint32_t metadata_size = 0;
+  bool extended = false;
+  uint8_t pi_type = 0;
+  bool pi_64b = false;
+  bool pi_first = false;
+  const char* describes = "";  // in the report's format text (perf_format.h DescribeFormat)
+  uint32_t lba_size = 512;
+  BackendKind backend = BackendKind::kRam;
+  uint8_t mdts = 7;        // 1: 8 KiB per command, so the prefill writes one 4 KiB block each
+  bool prchk_off = false;  // the target keeps no data: perf's PI probe turns PRCHK off
 };
 
 class TcpHostFormat : public ::testing::TestWithParam<TcpFormatCase> {
@@ -153,7 +157,9 @@ class TcpHostFormat : public ::testing::TestWithParam<TcpFormatCase> {
     s.serial = "TCPHOST02";
     NamespaceConfig ns;
     ns.size_bytes = 4ull << 20;
-    ns.lba_size = 512;
+    ns.lba_size = c.lba_size;
+    ns.backend = c.backend;
+    tc.controller.mdts = c.mdts;
     ns.metadata_size = c.metadata_size;
     ns.extended_lba = c.extended;
     ns.pi_type = c.pi_type;
@@ -176,9 +182,12 @@ class TcpHostFormat : public ::testing::TestWithParam<TcpFormatCase> {
 };
 
 TEST_P(TcpHostFormat, EveryCommandSucceeds) {
-  // 16 KiB with metadata: more than the 8 KiB in-capsule limit, so writes go through R2T.
+  // 16 KiB with metadata: more than the 8 KiB in-capsule limit, so writes go through R2T (not
+  // with an 8 KiB MDTS, which 4 KiB + 8 bytes of metadata per command just fits).
+  std::vector<const char*> sizes = {"4KiB"};
+  if (GetParam().mdts != 1) sizes.push_back("16KiB");
   for (const char* rw : {"randread", "randwrite", "randrw"}) {
-    for (const char* bs : {"4KiB", "16KiB"}) {
+    for (const char* bs : sizes) {
       CliRun r = Cli({"perf", "--tcp", addr_, "--nqn", kNqn, "--ios", "200", "--qd", "8", "--rw",
                       rw, "--bs", bs, "--json"});
       ASSERT_EQ(r.rc, 0) << rw << " " << bs << ": " << r.err;
@@ -187,23 +196,67 @@ TEST_P(TcpHostFormat, EveryCommandSucceeds) {
       EXPECT_EQ(j["errors"], 0) << rw << " " << bs;
       const std::string format = j["format"].get<std::string>();
       EXPECT_THAT(format, HasSubstr(GetParam().describes));
-      // Reads of prefilled blocks check the PI the target generated (PRACT, PRCHK).
+      // Reads of prefilled blocks check the PI the target generated (PRACT, PRCHK), unless the
+      // target keeps no data.
       if (GetParam().pi_type != 0 && std::string(rw) != "randwrite") {
-        EXPECT_THAT(format, HasSubstr("PRCHK guard")) << rw;
+        if (GetParam().prchk_off) {
+          EXPECT_THAT(format, HasSubstr("PRCHK off")) << rw;
+        } else {
+          EXPECT_THAT(format, HasSubstr("PRCHK guard")) << rw;
+        }
       }
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Formats, TcpHostFormat,
-    ::testing::Values(TcpFormatCase{"Extended8", 8, true, 0, false, false, "metadata 8 B extended"},
-                      TcpFormatCase{"Pi1Separate", 8, false, 1, false, false, "PI type 1 (PRACT"},
-                      TcpFormatCase{"Pi1Extended", 8, true, 1, false, false, "PI type 1 (PRACT"},
-                      TcpFormatCase{"Pi2Ext64First", 64, true, 2, false, true, "PI type 2 (PRACT"},
-                      TcpFormatCase{"Pi3Ext64bGuard", 16, true, 3, true, false,
-                                    "PI type 3 64b guard"}),
-    [](const testing::TestParamInfo<TcpFormatCase>& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(Formats, TcpHostFormat,
+                         ::testing::Values(TcpFormatCase{.name = "Extended8",
+                                                         .metadata_size = 8,
+                                                         .extended = true,
+                                                         .describes = "metadata 8 B extended"},
+                                           TcpFormatCase{.name = "Pi1Separate",
+                                                         .metadata_size = 8,
+                                                         .pi_type = 1,
+                                                         .describes = "PI type 1 (PRACT"},
+                                           TcpFormatCase{.name = "Pi1Extended",
+                                                         .metadata_size = 8,
+                                                         .extended = true,
+                                                         .pi_type = 1,
+                                                         .describes = "PI type 1 (PRACT"},
+                                           TcpFormatCase{.name = "Pi2Ext64First",
+                                                         .metadata_size = 64,
+                                                         .extended = true,
+                                                         .pi_type = 2,
+                                                         .pi_first = true,
+                                                         .describes = "PI type 2 (PRACT"},
+                                           TcpFormatCase{.name = "Pi3Ext64bGuard",
+                                                         .metadata_size = 16,
+                                                         .extended = true,
+                                                         .pi_type = 3,
+                                                         .pi_64b = true,
+                                                         .describes = "PI type 3 64b guard"},
+                                           TcpFormatCase{.name = "Lba4kExtended8Mdts8k",
+                                                         .metadata_size = 8,
+                                                         .extended = true,
+                                                         .describes = "metadata 8 B extended",
+                                                         .lba_size = 4096,
+                                                         .mdts = 1},
+                                           TcpFormatCase{.name = "Lba4kPi1Extended",
+                                                         .metadata_size = 8,
+                                                         .extended = true,
+                                                         .pi_type = 1,
+                                                         .describes = "PI type 1 (PRACT",
+                                                         .lba_size = 4096},
+                                           TcpFormatCase{.name = "NullBackendPi1",
+                                                         .metadata_size = 8,
+                                                         .extended = true,
+                                                         .pi_type = 1,
+                                                         .describes = "PI type 1 (PRACT",
+                                                         .backend = BackendKind::kNull,
+                                                         .prchk_off = true}),
+                         [](const testing::TestParamInfo<TcpFormatCase>& i) {
+                           return std::string(i.param.name);
+                         });
 
 TEST(TcpHostFormatRefused, SeparateMetadataThatMustTravelIsAnError) {
   TargetConfig tc;

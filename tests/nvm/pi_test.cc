@@ -58,6 +58,7 @@ TEST(PiCrc, MatchBitwiseDefinitionForEveryLengthAndAlignment) {
       EXPECT_EQ(Crc16T10Dif(0, p, len), BitwiseCrc16(0, p, len));
       EXPECT_EQ(Crc16T10Dif(0x1234, p, len), BitwiseCrc16(0x1234, p, len));
       EXPECT_EQ(Crc64Nvme(kCrc64Init, p, len), BitwiseCrc64(kCrc64Init, p, len));
+      EXPECT_EQ(Crc64NvmeSliced(kCrc64Init, p, len), BitwiseCrc64(kCrc64Init, p, len));
       const size_t cut = len / 3;
       EXPECT_EQ(Crc16T10Dif(Crc16T10Dif(0, p, cut), p + cut, len - cut), BitwiseCrc16(0, p, len));
       EXPECT_EQ(Crc64Nvme(Crc64Nvme(kCrc64Init, p, cut), p + cut, len - cut),
