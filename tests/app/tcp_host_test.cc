@@ -45,21 +45,17 @@ CliRun Cli(const std::vector<std::string>& args) {
   return r;
 }
 
-class TcpHost : public ::testing::Test {
+// An in-process NVMe/TCP target on 127.0.0.1 with an ephemeral port, no discovery port and one
+// subsystem; stopped at the end of the test.
+class LoopbackTarget : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void StartTarget(const SubsystemConfig& s, const ControllerConfig& controller = {}) {
     TargetConfig c;
     c.address = "127.0.0.1";
     c.port = 0;
     c.discovery_port = -1;
     c.reactors = 1;
-    SubsystemConfig s;
-    s.nqn = kNqn;
-    s.serial = "TCPHOST01";
-    NamespaceConfig ns;
-    ns.size_bytes = kNsBytes;
-    ns.lba_size = 512;
-    s.namespaces = {ns, ns};
+    c.controller = controller;
     c.subsystems = {s};
     auto t = TcpTarget::Create(c);
     ASSERT_TRUE(t.ok()) << t.error().message;
@@ -74,6 +70,20 @@ class TcpHost : public ::testing::Test {
 
   std::unique_ptr<TcpTarget> target_;
   std::string addr_;
+};
+
+class TcpHost : public LoopbackTarget {
+ protected:
+  void SetUp() override {
+    SubsystemConfig s;
+    s.nqn = kNqn;
+    s.serial = "TCPHOST01";
+    NamespaceConfig ns;
+    ns.size_bytes = kNsBytes;
+    ns.lba_size = 512;
+    s.namespaces = {ns, ns};
+    StartTarget(s);
+  }
 };
 
 nlohmann::json Json(const CliRun& r) {
@@ -143,15 +153,10 @@ struct TcpFormatCase {
   bool prchk_off = false;  // the target keeps no data: perf's PI probe turns PRCHK off
 };
 
-class TcpHostFormat : public ::testing::TestWithParam<TcpFormatCase> {
+class TcpHostFormat : public LoopbackTarget, public ::testing::WithParamInterface<TcpFormatCase> {
  protected:
   void SetUp() override {
     const TcpFormatCase& c = GetParam();
-    TargetConfig tc;
-    tc.address = "127.0.0.1";
-    tc.port = 0;
-    tc.discovery_port = -1;
-    tc.reactors = 1;
     SubsystemConfig s;
     s.nqn = kNqn;
     s.serial = "TCPHOST02";
@@ -159,26 +164,16 @@ class TcpHostFormat : public ::testing::TestWithParam<TcpFormatCase> {
     ns.size_bytes = 4ull << 20;
     ns.lba_size = c.lba_size;
     ns.backend = c.backend;
-    tc.controller.mdts = c.mdts;
     ns.metadata_size = c.metadata_size;
     ns.extended_lba = c.extended;
     ns.pi_type = c.pi_type;
     ns.pi_64b_guard = c.pi_64b;
     ns.pi_first = c.pi_first;
     s.namespaces = {ns};
-    tc.subsystems = {s};
-    auto t = TcpTarget::Create(tc);
-    ASSERT_TRUE(t.ok()) << t.error().message;
-    target_ = std::move(t.value());
-    auto r = target_->Start();
-    ASSERT_TRUE(r.ok()) << r.error().message;
-    addr_ = "127.0.0.1:" + std::to_string(target_->port());
+    ControllerConfig controller;
+    controller.mdts = c.mdts;
+    StartTarget(s, controller);
   }
-  void TearDown() override {
-    if (target_) target_->Stop();
-  }
-  std::unique_ptr<TcpTarget> target_;
-  std::string addr_;
 };
 
 TEST_P(TcpHostFormat, EveryCommandSucceeds) {
@@ -258,26 +253,19 @@ INSTANTIATE_TEST_SUITE_P(Formats, TcpHostFormat,
                            return std::string(i.param.name);
                          });
 
-TEST(TcpHostFormatRefused, SeparateMetadataThatMustTravelIsAnError) {
-  TargetConfig tc;
-  tc.address = "127.0.0.1";
-  tc.port = 0;
-  tc.discovery_port = -1;
+using TcpHostFormatRefused = LoopbackTarget;
+
+TEST_F(TcpHostFormatRefused, SeparateMetadataThatMustTravelIsAnError) {
   SubsystemConfig s;
   s.nqn = kNqn;
   NamespaceConfig ns;
   ns.size_bytes = 4ull << 20;
   ns.metadata_size = 8;  // no PI: nothing strips it, and it is not in the data buffer
   s.namespaces = {ns};
-  tc.subsystems = {s};
-  auto t = TcpTarget::Create(tc);
-  ASSERT_TRUE(t.ok()) << t.error().message;
-  ASSERT_TRUE((*t)->Start().ok());
-  const std::string addr = "127.0.0.1:" + std::to_string((*t)->port());
-  CliRun r = Cli({"perf", "--tcp", addr, "--nqn", kNqn, "--ios", "10"});
+  StartTarget(s);
+  CliRun r = Cli({"perf", "--tcp", addr_, "--nqn", kNqn, "--ios", "10"});
   EXPECT_NE(r.rc, 0);
   EXPECT_THAT(r.err, HasSubstr("extended LBAs"));
-  (*t)->Stop();
 }
 
 TEST_F(TcpHost, IdentifyJsonOverTcp) {
