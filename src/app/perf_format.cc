@@ -17,6 +17,16 @@ NamespaceFormat FormatOf(const NamespaceConfig& ns) {
   return f;
 }
 
+NamespaceFormat FormatOf(const nvme_id_ns& id) {
+  const nvme_lbaf& lbaf = id.lbaf[id.flbas & 0xf];
+  NamespaceFormat f;
+  f.lba_shift = lbaf.ds;
+  f.metadata_size = lbaf.ms;
+  f.extended_lba = (id.flbas >> 4) & 1;
+  f.pi_type = id.dps & 0x7;
+  return f;
+}
+
 BlockFormat BlockFormatFor(const NamespaceFormat& ns, bool checks) {
   BlockFormat f;
   f.lba_shift = ns.lba_shift;

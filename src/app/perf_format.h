@@ -14,6 +14,8 @@
 // file may hold a Format NVM done since.
 #pragma once
 
+#include <nvme/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -58,6 +60,12 @@ struct NamespaceFormat {
   bool pi_64b() const { return pi_type != 0 && metadata_size == 16; }
 };
 NamespaceFormat FormatOf(const NamespaceConfig& ns);
+// The format in use, as Identify Namespace reports it (LBA format FLBAS bits 3:0: LBADS, MS;
+// FLBAS bit 4 extended; DPS bits 2:0 PI type).
+NamespaceFormat FormatOf(const nvme_id_ns& id);
+
+// Most LBAs one command moves: CDW12 NLB is 0's based, 16 bits.
+inline constexpr uint32_t kMaxNlb = 65536;
 
 // `checks`: PRCHK as above (false when the blocks may never have been written).
 BlockFormat BlockFormatFor(const NamespaceFormat& ns, bool checks);

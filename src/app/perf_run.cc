@@ -425,13 +425,7 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   if (!id.ok()) return id.error();
   const uint32_t lba_shift = id->lbaf[id->flbas & 0xf].ds;
   res.lba_size = 1u << lba_shift;
-  // The format in use, as Identify Namespace reports it (LBA format: LBADS, MS; FLBAS bit 4
-  // extended; DPS bits 2:0 PI type).
-  NamespaceFormat ns_format;
-  ns_format.lba_shift = lba_shift;
-  ns_format.metadata_size = id->lbaf[id->flbas & 0xf].ms;
-  ns_format.extended_lba = (id->flbas >> 4) & 1;
-  ns_format.pi_type = id->dps & 0x7;
+  const NamespaceFormat ns_format = FormatOf(*id);  // as Identify Namespace reports it
   // Without a prefill the blocks read were never written: no valid PI to check.
   const bool prefill =
       o.prefill && PatternReads(o.pattern) && ns_config.backend != BackendKind::kNull;
@@ -441,9 +435,9 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
     return Error{
         fmt::format("--bs {} is not a multiple of the LBA size {}", o.block_size, res.lba_size)};
   }
-  if ((o.block_size >> lba_shift) > 65536) {  // CDW12 NLB: 0's based, 16 bits
-    return Error{fmt::format("--bs {} is more than 65536 LBAs of {} bytes (NLB is 16 bits)",
-                             o.block_size, res.lba_size)};
+  if ((o.block_size >> lba_shift) > kMaxNlb) {
+    return Error{fmt::format("--bs {} is more than {} LBAs of {} bytes (NLB is 16 bits)",
+                             o.block_size, kMaxNlb, res.lba_size)};
   }
   if (auto r =
           drv.SetNumberOfQueues(static_cast<uint16_t>(o.queues), static_cast<uint16_t>(o.queues));

@@ -19,7 +19,6 @@ namespace {
 
 constexpr uint32_t kPrefillChunk = 128 * 1024;
 constexpr uint32_t kPrefillDepth = 16;
-constexpr uint32_t kMaxNlb = 65536;  // CDW12 NLB, 0's based 16 bits
 constexpr auto kPrefillWait = std::chrono::milliseconds(100);
 
 uint64_t NowNs() {
@@ -188,12 +187,7 @@ Result<PerfResult> RunPerfTcp(const host::TcpDriverOptions& target, const PerfOp
     return Error{fmt::format("--bs {} is more than {} LBAs of {} bytes (NLB is 16 bits)",
                              o.block_size, kMaxNlb, res.lba_size)};
   }
-  // The format in use (perf_format.h): LBADS, MS, FLBAS bit 4, DPS.
-  NamespaceFormat ns_format;
-  ns_format.lba_shift = lba_shift;
-  ns_format.metadata_size = id->lbaf[id->flbas & 0xf].ms;
-  ns_format.extended_lba = (id->flbas >> 4) & 1;
-  ns_format.pi_type = id->dps & 0x7;
+  const NamespaceFormat ns_format = FormatOf(*id);  // as Identify Namespace reports it
   const bool prefill = o.prefill && PatternReads(o.pattern);
   BlockFormat format = BlockFormatFor(ns_format, prefill);
   res.format = DescribeFormat(ns_format, format);
