@@ -10,8 +10,8 @@
 //     the Guard and, for Types 1 and 2, the Reference Tag against ILBRT = the SLBA. Unless the
 //     prefill wrote them (no --no-prefill, not the null backend) the blocks read carry no valid
 //     PI, so nothing is checked.
-// The format comes from Identify Namespace (perf_run.cc), not from the configuration: a state
-// file may hold a Format NVM done since.
+// The format comes from Identify Namespace (FormatOf(nvme_id_ns), in-process and --tcp), not from
+// the configuration: a state file may hold a Format NVM done since.
 #pragma once
 
 #include <nvme/types.h>
