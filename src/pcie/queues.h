@@ -91,6 +91,24 @@ inline uint32_t RingDistance(uint32_t from, uint32_t to, uint32_t size) {
   return to >= from ? to - from : to + size - from;
 }
 
+// Reads a shadow doorbell slot and publishes what it saw as the EventIdx (pcie/shadow_doorbells.h):
+// store, full fence, re-read, so that a host update racing with the publication is seen here or
+// rings the MMIO doorbell; while the re-read finds a newer value, that one is published in turn
+// (a few rounds at most), so the EventIdx ends equal to the value returned unless the host keeps
+// writing.
+inline uint32_t ReadShadowSlot(const std::atomic<uint32_t>* slot,
+                               std::atomic<uint32_t>* event_idx) {
+  uint32_t v = slot->load(std::memory_order_acquire);
+  for (int round = 0; round < 4; ++round) {
+    event_idx->store(v, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const uint32_t again = slot->load(std::memory_order_acquire);
+    if (again == v) break;
+    v = again;
+  }
+  return v;
+}
+
 struct PcieSq {
   uint16_t qid = 0;
   uint32_t size = 0;  // entries
@@ -145,10 +163,7 @@ struct PcieCq {
 
   // Shadow doorbells (pcie/shadow_doorbells.h): publishes the EventIdx, re-reads the shadow head.
   uint32_t ReadShadowHead() const {
-    uint32_t h = head_db->load(std::memory_order_acquire);
-    event_idx->store(h, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    h = head_db->load(std::memory_order_acquire);
+    const uint32_t h = ReadShadowSlot(head_db, event_idx);
     return h < size ? h : head;
   }
   // Re-reads the CQ head doorbell; returns the free slots.

@@ -7,7 +7,9 @@
 // therefore reads the shadow slot instead of the doorbell page (a queue's tail_db / head_db point
 // into the shadow buffer) and, every time it reads one, publishes the value it has seen as the
 // EventIdx, then reads the shadow again: a host update that raced with the publication is either
-// seen by that second read or rings the MMIO doorbell (which wakes the reactor).
+// seen by that second read or rings the MMIO doorbell (which wakes the reactor). A newer value
+// seen by the re-read is published too (ReadShadowSlot), so the EventIdx does not lag the tail
+// or head the controller acts on.
 // The admin queue keeps its MMIO doorbells (Linux does not shadow queue 0).
 //
 // Threading: these run on the reactor that owns the queue.
@@ -22,10 +24,7 @@ namespace nvemu::pcie {
 
 // Tail of a shadowed SQ; an out-of-range shadow value is ignored (the old tail stays).
 inline uint32_t ReadShadowTail(const PcieSq& sq) {
-  uint32_t t = sq.tail_db->load(std::memory_order_acquire);
-  sq.event_idx->store(t, std::memory_order_release);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  t = sq.tail_db->load(std::memory_order_acquire);
+  const uint32_t t = ReadShadowSlot(sq.tail_db, sq.event_idx);
   return t < sq.size ? t : sq.tail;
 }
 
