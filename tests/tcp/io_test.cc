@@ -235,6 +235,13 @@ TEST(TcpIo, SeveralQueuesAndHostsAtOnce) {
   ASSERT_TRUE(t);
   constexpr int kHosts = 2;
   constexpr int kQueues = 3;
+  // Each (host, queue) writes and reads back kCommands extents 128 LBAs apart inside a range of
+  // its own. The ranges must not overlap (40 x 128 LBAs span 5120, so a stride of 4096 let the end
+  // of one thread's range race the start of the next's: an occasional data mismatch under load).
+  constexpr int kCommands = 40;
+  constexpr uint64_t kRangeLbas = 8192;
+  static_assert(kCommands * 128 <= kRangeLbas);
+  static_assert((kHosts * kQueues + 1) * kRangeLbas * 512 <= 64ull << 20);  // fits the namespace
   std::vector<std::unique_ptr<host::TcpDriver>> drivers;
   for (int h = 0; h < kHosts; ++h) {
     auto o = DriverOptions(*t);
@@ -255,8 +262,8 @@ TEST(TcpIo, SeveralQueuesAndHostsAtOnce) {
     for (int q = 1; q <= kQueues; ++q) {
       threads.emplace_back([&, h, q] {
         host::TcpQueue& io = *drivers[h]->io_queue(q);
-        const uint64_t base = (h * kQueues + q) * 4096ull;  // disjoint LBA ranges
-        for (int i = 0; i < 40; ++i) {
+        const uint64_t base = (h * kQueues + q) * kRangeLbas;
+        for (int i = 0; i < kCommands; ++i) {
           uint32_t nlb = (i % 3 == 0) ? 128 : 8;
           auto data = Pattern(nlb * 512ull, h * 1000 + q * 100 + i);
           auto w =
@@ -278,11 +285,11 @@ TEST(TcpIo, SeveralQueuesAndHostsAtOnce) {
   std::vector<uint8_t> a(4096), b(4096);
   ASSERT_TRUE(drivers[0]
                   ->io_queue(1)
-                  ->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 4096, 8), {}, a)
+                  ->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, kRangeLbas, 8), {}, a)
                   .ok());
   ASSERT_TRUE(drivers[1]
                   ->io_queue(2)
-                  ->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, 4096, 8), {}, b)
+                  ->Execute(host::TcpDriver::ReadWriteSqe(kOpRead, 1, kRangeLbas, 8), {}, b)
                   .ok());
   EXPECT_EQ(a, b);
   EXPECT_TRUE(std::any_of(a.begin(), a.end(), [](uint8_t x) { return x != 0; }));
