@@ -95,6 +95,12 @@ void AddPerf(CLI::App& app, PerfArgs& a) {
           "seconds per copy-limit loop (plain and look-ahead: twice this; read patterns of a RAM "
           "namespace repeat both over the namespace's memory on the device's core; default 1)")
       ->group(kWorkload);
+  perf->add_option("--limit-slices", o.limit_slices,
+                   "the namespace-memory copy limit runs in this many slices interleaved with a "
+                   "timed load of one host thread (the queues drain before each), so that limit "
+                   "and load see the same moments of a noisy machine; 0: once, before the load "
+                   "(default 10)")
+      ->group(kWorkload);
   perf->add_option("--seed", o.seed, "random offsets seed (default 1)")->group(kWorkload);
   perf->add_flag("--json", o.json, "print one JSON document instead of the summary");
   perf->add_flag_callback(

@@ -78,6 +78,12 @@ class QueueJob {
   // Refills the queue up to its depth and rings the doorbell once; returns commands submitted.
   uint32_t Submit(uint64_t now_ns);
   void StopSubmitting() { submitting_ = false; }
+  // Holds submission while the host thread drains the queue for a copy-limit slice (perf_run.cc),
+  // then lets it go on; StopSubmitting() stays in force either way.
+  void PauseSubmitting() { paused_ = true; }
+  void ResumeSubmitting() { paused_ = false; }
+  // Commands submitted and not yet reaped.
+  uint32_t outstanding() const { return queue_.outstanding(); }
   // Reap() or Submit() would move something now (a completion waits, or a free slot and
   // commands left to submit). Reads no clock.
   bool HasWork() { return queue_.HasCompletion() || (!free_slots_.empty() && CanSubmit()); }
@@ -92,7 +98,9 @@ class QueueJob {
   uint64_t submit_failures() const { return submit_failures_; }
 
  private:
-  bool CanSubmit() const { return submitting_ && (spec_.ios == 0 || submitted_ < spec_.ios); }
+  bool CanSubmit() const {
+    return submitting_ && !paused_ && (spec_.ios == 0 || submitted_ < spec_.ios);
+  }
   host::IoQueue& queue_;
   const JobSpec spec_;
   AccessPattern pattern_{spec_};
@@ -107,6 +115,7 @@ class QueueJob {
   std::vector<uint64_t> submitted_ns_;  // by slot
   std::vector<uint8_t> slot_is_read_;   // by slot
   bool submitting_ = true;
+  bool paused_ = false;
   uint64_t submitted_ = 0;
   uint64_t submit_failures_ = 0;
   JobStats stats_;

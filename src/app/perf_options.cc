@@ -79,6 +79,8 @@ Result<void> ValidatePerfOptions(const PerfOptions& o) {
     return Error{"--coalesce THR,TIME: each in 0..255"};
   }
   if (o.nsid == 0) return Error{"--namespace must be at least 1"};
+  if (o.copy_limit && !(o.copy_limit_s > 0)) return Error{"--limit-time must be positive"};
+  if (o.limit_slices > 1000) return Error{"--limit-slices must be in 0..1000"};
   return {};
 }
 

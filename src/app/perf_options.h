@@ -30,6 +30,7 @@ struct PerfOptions {
   bool prefill = true;         // write the range before reading it (RAM/file backends)
   bool copy_limit = true;      // measure the machine's copy limit for the pattern
   double copy_limit_s = 1.0;   // --limit-time
+  uint32_t limit_slices = 10;  // --limit-slices (perf_run.cc LimitSlices); 0 = once, before
   bool interrupts = false;     // --irq: MSI-X per queue (default: polled completions, no IRQs)
   // Arbitration: --arb rr|wrr, --weights H,M,L (1..256 each), --burst N (power of two <= 64, or
   // 0 = no limit), --qprio list cycled over the queues (urgent, high, medium, low).

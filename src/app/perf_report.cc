@@ -91,8 +91,11 @@ std::string FormatPerfText(const PerfResult& r) {
     if (r.ns_copy_limit) {
       const CopyLimit& n = *r.ns_copy_limit;
       s += fmt::format(
-          "  over the namespace's own memory: {:.0f}/s (look-ahead {:.0f}/s, plain {:.0f}/s)\n",
-          n.copies_per_s(), n.look_ahead.copies_per_s(), n.plain.copies_per_s());
+          "  over the namespace's own memory: {:.0f}/s (look-ahead {:.0f}/s, plain {:.0f}/s; {})\n",
+          n.copies_per_s(), n.look_ahead.copies_per_s(), n.plain.copies_per_s(),
+          r.ns_copy_limit_slices != 0
+              ? fmt::format("{} slices between the load's stretches", r.ns_copy_limit_slices)
+              : std::string("measured apart from the load"));
       s += fmt::format("achieved / limit: {:.3f} (namespace memory; own buffer: {:.3f})\n",
                        r.ratio_to_limit(), r.ratio_to_buffer_limit());
     } else {
@@ -175,7 +178,8 @@ nlohmann::ordered_json PerfJson(const PerfResult& r) {
       j["copy_limit"]["namespace_memory"] = {
           {"copies_per_s", r.ns_copy_limit->copies_per_s()},
           {"look_ahead_copies_per_s", r.ns_copy_limit->look_ahead.copies_per_s()},
-          {"plain_copies_per_s", r.ns_copy_limit->plain.copies_per_s()}};
+          {"plain_copies_per_s", r.ns_copy_limit->plain.copies_per_s()},
+          {"slices", r.ns_copy_limit_slices}};
     } else {
       j["copy_limit"]["namespace_memory"] = {{"note", r.ns_copy_limit_note}};
     }

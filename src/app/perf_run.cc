@@ -158,6 +158,20 @@ struct Window {
   bool timed = true;
 };
 
+// Copy-limit slices interleaved with a timed load (--limit-slices): at each, the host thread stops
+// submitting, reaps until its queues are empty, runs `run` (one slice of the limit on the device's
+// reactor; it blocks until done) and resumes. The first slice comes half a segment into the
+// measured window, the next ones a segment after the previous one ended, so that the slices sit
+// in the middle of the load's stretches. The window is planned with the slices in it; the time
+// spent in them (`paused_ns`, also read by the monitor) is not load time.
+struct LimitSlices {
+  uint32_t count = 0;       // slices still to run
+  uint64_t segment_ns = 0;  // load between two slices
+  std::function<void()> run;
+  std::atomic<uint64_t> paused_ns{0};  // within the window
+  std::atomic<bool> in_slice{false};   // the monitor: no completions now is no stall
+};
+
 // Called by the first host thread when the measured window opens and closes (engine counter
 // snapshots): a thread that polls anyway sees the edges on time, whatever the scheduler does to
 // sleeping threads (under SCHED_FIFO the monitor may not run for a while).
@@ -171,10 +185,14 @@ struct WindowEdges {
 // its core once: with more spinning threads than cores under SCHED_FIFO, the device reactor that
 // must complete its commands may be waiting for exactly this core.
 void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdges* edges,
-                 const std::atomic<bool>& abort) {
+                 LimitSlices* slices, const std::atomic<bool>& abort) {
   bool opened = false, closed = false;
   uint64_t idle_since = 0;
   uint32_t idle_spins = 0;
+  uint64_t next_slice = slices != nullptr && slices->count != 0 && w.timed
+                            ? w.start + slices->segment_ns / 2
+                            : UINT64_MAX;
+  bool draining = false;  // for a slice
   for (;;) {
     if (abort.load(std::memory_order_relaxed)) return;
     // On a KVM guest a clock read (kvm-clock through the vDSO) costs more than the rest of an idle
@@ -196,10 +214,39 @@ void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdge
       }
       for (QueueJob* j : jobs) j->StopSubmitting();
     }
+    if (!draining && now >= next_slice) {
+      if (now < w.end) {
+        draining = true;
+        for (QueueJob* j : jobs) j->PauseSubmitting();
+      } else {
+        next_slice = UINT64_MAX;  // the load is over
+      }
+    }
     const bool record = now >= w.start && now < w.end;
     uint32_t moved = 0;
     for (QueueJob* j : jobs) moved += j->Reap(now, record);
     if (moved != 0) now = NowNs();  // submission time of the refill (nothing reaped: `now` holds)
+    if (draining) {
+      uint32_t outstanding = 0;
+      for (QueueJob* j : jobs) outstanding += j->outstanding();
+      if (outstanding == 0) {
+        const uint64_t begin = now;
+        slices->in_slice.store(true);
+        slices->run();
+        now = NowNs();
+        slices->in_slice.store(false);
+        const uint64_t until = std::min(now, w.end);
+        if (until > begin) slices->paused_ns.fetch_add(until - begin, std::memory_order_relaxed);
+        draining = false;
+        next_slice = --slices->count != 0 ? now + slices->segment_ns : UINT64_MAX;
+        for (QueueJob* j : jobs) {
+          j->ResumeSubmitting();
+          if (now >= w.end) j->StopSubmitting();  // the slice ran past the window
+        }
+        idle_since = 0;
+        moved = 1;
+      }
+    }
     bool done = true;
     for (QueueJob* j : jobs) {
       moved += j->Submit(now);
@@ -319,11 +366,12 @@ namespace {
 
 // The copy limit again, over the RAM namespace's own memory (perf_copy_limit.h) and on the
 // device's reactor thread: once the prefill made the whole range live, the range is one mapping
-// that MapRead returns. Sets res->ns_copy_limit, or res->ns_copy_limit_note when it does not
-// apply.
-Result<void> MeasureNamespaceLimit(const ControllerConfig& config, const NamespaceConfig& ns_config,
-                                   pcie::PcieDeviceImpl* impl, const PerfOptions& o,
-                                   CopyLimitSpec spec, PerfResult* res) {
+// that MapRead returns. Returns that mapping, or nullptr with res->ns_copy_limit_note saying why
+// the limit does not apply.
+const uint8_t* NamespaceLimitSource(const ControllerConfig& config,
+                                    const NamespaceConfig& ns_config, pcie::PcieDeviceImpl* impl,
+                                    const PerfOptions& o, const CopyLimitSpec& spec,
+                                    PerfResult* res) {
   std::string& note = res->ns_copy_limit_note;
   if (ns_config.backend != BackendKind::kRam) {
     note = "not applicable (not a RAM namespace)";
@@ -340,21 +388,27 @@ Result<void> MeasureNamespaceLimit(const ControllerConfig& config, const Namespa
     note = "not measured (no in-process device)";
   } else {
     Namespace* ns = impl->controller().GetNamespace(o.nsid);
-    spec.source = ns != nullptr ? ns->backend().MapRead(0, spec.range) : nullptr;
-    if (spec.source == nullptr) {
-      note = "not measured (the range is not one mapping of the RAM backend)";
-      return {};
-    }
-    // On the thread of the reactor that serves queue 1, so on the core the device copies on: the
-    // two vCPUs of the guest this was built on differ by up to 1.5x in copy speed, at times, and
-    // a limit taken on the other core measured that difference. The reactor runs nothing else
-    // meanwhile; the spinner keeps the other core as busy as the host thread will.
-    Result<CopyLimit> limit = Error{"copy limit: not run"};
-    impl->io_reactor(0).RunSync([&] { limit = MeasureCopyLimit(spec); });
-    if (!limit.ok()) return limit.error();
-    res->ns_copy_limit = *limit;
+    const uint8_t* source = ns != nullptr ? ns->backend().MapRead(0, spec.range) : nullptr;
+    if (source == nullptr) note = "not measured (the range is not one mapping of the RAM backend)";
+    return source;
   }
-  return {};
+  return nullptr;
+}
+
+// Runs the copy loops over `spec.source` on the thread of the reactor that serves queue 1, so on
+// the core the device copies on: the two vCPUs of the guest this was built on differ by up to 1.5x
+// in copy speed, at times, and a limit taken on the other core measured that difference. The
+// reactor runs nothing else meanwhile; the spinner keeps the other core as busy as the host thread
+// will.
+Result<CopyLimit> MeasureOnReactor(pcie::PcieDeviceImpl* impl, const CopyLimitSpec& spec) {
+  Result<CopyLimit> limit = Error{"copy limit: not run"};
+  impl->io_reactor(0).RunSync([&] { limit = MeasureCopyLimit(spec); });
+  return limit;
+}
+
+void Accumulate(CopyRate& total, const CopyRate& r) {
+  total.copies += r.copies;
+  total.seconds += r.seconds;
 }
 
 }  // namespace
@@ -471,9 +525,40 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
     }
     res.prefill_s = (NowNs() - t) / 1e9;
   }
+  // The limit over the namespace's memory: in slices between stretches of a timed load of one
+  // host thread (the machine drifts by tens of percent within seconds here, and a limit taken
+  // before the load measured a different moment), else once, now.
+  LimitSlices slices;
+  CopyLimit sliced;
+  std::string slice_error;
   if (res.copy_limit) {
-    if (auto r = MeasureNamespaceLimit(config, ns_config, impl, o, limit_spec, &res); !r.ok()) {
-      return r.error();
+    limit_spec.source = NamespaceLimitSource(config, ns_config, impl, o, limit_spec, &res);
+  }
+  CopyLimitSpec slice_spec = limit_spec;
+  if (limit_spec.source != nullptr) {
+    if (o.limit_slices != 0 && o.ios == 0 && o.threads == 1) {
+      slice_spec.seconds = o.copy_limit_s / o.limit_slices;
+      slices.count = o.limit_slices;
+      slices.segment_ns = static_cast<uint64_t>(o.time_s * 1e9 / o.limit_slices);
+      slices.run = [&] {
+        // A fresh offset sequence each slice: repeating one would find its blocks in the caches.
+        slice_spec.seed = o.seed + 1 + res.ns_copy_limit_slices;
+        auto l = MeasureOnReactor(impl, slice_spec);
+        if (!l.ok()) {
+          slice_error = l.error().message;
+          return;
+        }
+        Accumulate(sliced.plain, l->plain);
+        Accumulate(sliced.look_ahead, l->look_ahead);
+        ++res.ns_copy_limit_slices;
+        spdlog::debug("perf: limit slice {}: look-ahead {:.0f}/s, plain {:.0f}/s",
+                      res.ns_copy_limit_slices, l->look_ahead.copies_per_s(),
+                      l->plain.copies_per_s());
+      };
+    } else {
+      auto l = MeasureOnReactor(impl, limit_spec);
+      if (!l.ok()) return l.error();
+      res.ns_copy_limit = *l;
     }
   }
 
@@ -509,7 +594,9 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   const uint64_t t0 = NowNs();
   w.timed = o.ios == 0;
   w.start = w.timed ? t0 + static_cast<uint64_t>(o.warmup_s * 1e9) : t0;
-  w.end = w.timed ? w.start + static_cast<uint64_t>(o.time_s * 1e9) : UINT64_MAX;
+  // Planned with the limit slices in it (both loops, slice_spec.seconds each).
+  const double planned_s = o.time_s + slices.count * 2 * slice_spec.seconds;
+  w.end = w.timed ? w.start + static_cast<uint64_t>(planned_s * 1e9) : UINT64_MAX;
   std::vector<std::vector<QueueJob*>> per_thread(o.threads);
   for (uint32_t i = 0; i < o.queues; ++i) per_thread[i % o.threads].push_back(jobs[i].get());
   std::vector<ReactorResult> before, after;
@@ -532,7 +619,7 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   std::atomic<bool> abort{false};
   for (size_t t = 0; t < per_thread.size(); ++t) {
     threads.emplace_back([&, t] {
-      DriveQueues(per_thread[t], w, t == 0 ? &edges : nullptr, abort);
+      DriveQueues(per_thread[t], w, t == 0 ? &edges : nullptr, t == 0 ? &slices : nullptr, abort);
       running.fetch_sub(1);
     });
   }
@@ -549,6 +636,7 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   // the host threads return, and if they cannot (starved of a core) stops the device's reactors.
   SleepUntil(w.start);
   uint64_t last_t = NowNs(), last_n = completed();
+  uint64_t last_paused = slices.paused_ns.load();
   ProgressSample prev = Sample(jobs, impl);
   uint64_t last_progress = prev.t;
   auto stuck_at = [&] {
@@ -566,16 +654,20 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
     }
     const uint64_t t = NowNs();
     const uint64_t n = completed();
-    if (n != last_n) last_progress = t;
+    const uint64_t paused = slices.paused_ns.load();
+    if (n != last_n || paused != last_paused || slices.in_slice.load()) last_progress = t;
     if (running.load() != 0 && t >= stuck_at()) {
       stuck = StuckReport(jobs, w.timed, prev, Sample(jobs, impl), w.timed ? w.end : last_progress);
       break;
     }
     if (progress != nullptr && t < w.end) {
-      PrintProgress(*progress, (t - w.start) / 1e9, n - last_n, (t - last_t) / 1e9, o.block_size);
+      // Load time only: the limit slices are left out.
+      PrintProgress(*progress, (t - w.start - paused) / 1e9, n - last_n,
+                    (t - last_t - (paused - last_paused)) / 1e9, o.block_size);
     }
     last_t = t;
     last_n = n;
+    last_paused = paused;
     prev = Sample(jobs, impl);
   }
   bool device_stopped = false;
@@ -599,7 +691,15 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
   }
   const uint64_t t_end = w.timed ? w.end : NowNs();
   if (progress != nullptr) *progress << "\r" << std::string(60, ' ') << "\r" << std::flush;
-  res.elapsed_s = (t_end - w.start) / 1e9;
+  res.elapsed_s = (t_end - w.start - slices.paused_ns.load()) / 1e9;
+  if (!slice_error.empty()) return Error{slice_error};
+  if (res.ns_copy_limit_slices != 0) {
+    res.ns_copy_limit = sliced;
+  } else if (slices.count != 0) {  // no slice ran (the load ended first): measure once, now
+    auto l = MeasureOnReactor(impl, limit_spec);
+    if (!l.ok()) return l.error();
+    res.ns_copy_limit = *l;
+  }
   res.reactors = Delta(before, after);
   res.host_interrupts = irq_after - irq_before;
   for (uint32_t i = 0; i < o.queues; ++i) {

@@ -70,10 +70,13 @@ struct PerfResult {
   std::vector<ReactorResult> reactors;
   std::optional<CopyLimit> copy_limit;  // over a buffer of its own, before the device exists
   std::string copy_limit_note;          // why there is none
-  // The same loops over the RAM namespace's own memory after the prefill (read patterns of a
+  // The same loops over the RAM namespace's own memory on the device's core (read patterns of a
   // namespace without metadata; perf_copy_limit.h says why), and why there is none.
   std::optional<CopyLimit> ns_copy_limit;
   std::string ns_copy_limit_note;
+  // Slices the namespace limit ran in, interleaved with the load (--limit-slices); 0: measured
+  // once, before the load (or after it, when no slice came to run).
+  uint32_t ns_copy_limit_slices = 0;
 
   double iops() const { return elapsed_s > 0 ? ios / elapsed_s : 0; }
   double bytes_per_s() const { return elapsed_s > 0 ? bytes / elapsed_s : 0; }

@@ -75,6 +75,51 @@ TEST(PerfNamespaceLimit, ReadRunMeasuresOverTheNamespaceMemory) {
   EXPECT_GT(j["copy_limit"]["namespace_memory"]["copies_per_s"].get<double>(), 0);
 }
 
+// --limit-slices: the namespace limit runs in slices between stretches of the load, and the time
+// they take is not load time. The slices (2 x 2 loops of 0.2 s) take at least 0.8 s of a window
+// planned as 0.1 s of load plus those 0.8 s: were they counted, the load would seem to last
+// about 0.9 s.
+TEST(PerfNamespaceLimit, SlicesInterleaveWithTheLoadAndAreNotLoadTime) {
+  PerfOptions o = ShortRun(PerfPattern::kRandRead);
+  o.time_s = 0.1;
+  o.copy_limit_s = 0.4;
+  o.limit_slices = 2;
+  auto r = RunPerf(RamDevice(ProcessingMode::kNotify), o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->ns_copy_limit.has_value()) << r->ns_copy_limit_note;
+  EXPECT_EQ(r->ns_copy_limit_slices, 2u);
+  EXPECT_GT(r->ns_copy_limit->look_ahead.copies, 0u);
+  EXPECT_GT(r->ns_copy_limit->plain.copies, 0u);
+  EXPECT_GE(r->ns_copy_limit->plain.seconds, 0.4);  // both slices' plain loops
+  EXPECT_GT(r->elapsed_s, 0);
+  EXPECT_LE(r->elapsed_s, 0.1 + 1e-3);
+  EXPECT_GT(r->ios, 0u);
+  EXPECT_EQ(r->errors, 0u);
+  EXPECT_NE(FormatPerfText(*r).find("2 slices between the load's stretches"), std::string::npos);
+  EXPECT_EQ(PerfJson(*r)["copy_limit"]["namespace_memory"]["slices"], 2);
+}
+
+// Slices need one host thread that drains every queue; with --limit-slices 0, or several host
+// threads, the limit runs once, apart from the load.
+TEST(PerfNamespaceLimit, OnceApartFromTheLoadWithoutSlicesOrWithSeveralHostThreads) {
+  PerfOptions o = ShortRun(PerfPattern::kRandRead);
+  o.limit_slices = 0;
+  auto r = RunPerf(RamDevice(ProcessingMode::kNotify), o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->ns_copy_limit.has_value()) << r->ns_copy_limit_note;
+  EXPECT_EQ(r->ns_copy_limit_slices, 0u);
+  EXPECT_NE(FormatPerfText(*r).find("measured apart from the load"), std::string::npos);
+
+  o = ShortRun(PerfPattern::kRandRead);
+  o.queues = 2;
+  o.threads = 2;
+  r = RunPerf(RamDevice(ProcessingMode::kNotify), o, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->ns_copy_limit.has_value()) << r->ns_copy_limit_note;
+  EXPECT_EQ(r->ns_copy_limit_slices, 0u);
+  EXPECT_GT(r->ios, 0u);
+}
+
 TEST(PerfNamespaceLimit, WriteRunKeepsTheOwnBufferLimitAndSaysWhy) {
   auto r = RunPerf(RamDevice(ProcessingMode::kNotify), ShortRun(PerfPattern::kRandWrite), nullptr);
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -70,6 +70,16 @@ TEST(PerfOptions, Validation) {
   EXPECT_FALSE(ValidatePerfOptions(o).ok());
   o.burst = 64;
   EXPECT_TRUE(ValidatePerfOptions(o).ok());
+  o = PerfOptions{};
+  o.copy_limit_s = 0;
+  EXPECT_FALSE(ValidatePerfOptions(o).ok());
+  o.copy_limit = false;  // --no-limit: the loop time does not matter
+  EXPECT_TRUE(ValidatePerfOptions(o).ok());
+  o = PerfOptions{};
+  o.limit_slices = 1001;
+  EXPECT_FALSE(ValidatePerfOptions(o).ok());
+  o.limit_slices = 0;
+  EXPECT_TRUE(ValidatePerfOptions(o).ok());
   EXPECT_EQ(ParsePattern("randrw").value(), PerfPattern::kRandRw);
   EXPECT_FALSE(ParsePattern("sideways").ok());
   EXPECT_EQ(ParseQueuePriority("medium").value(), 2);
