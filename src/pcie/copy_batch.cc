@@ -4,8 +4,9 @@
 
 namespace nvemu::pcie {
 
-void CopyBatch::Run() {
-  for (uint32_t i = 0; i < n_; ++i) {
+void CopyBatch::RunUpTo(uint32_t end) {
+  if (end > n_) end = n_;
+  for (uint32_t i = done_; i < end; ++i) {
     // Look ahead: start the next source's TLB walk and first lines now, so that they overlap this
     // copy; the hardware prefetcher follows the stream once that copy begins.
     if (i + 1 < n_) {
@@ -16,8 +17,16 @@ void CopyBatch::Run() {
     }
     std::memcpy(copies_[i].dst, copies_[i].src, copies_[i].len);
   }
-  copies_run_ += n_;
+  if (end > done_) {
+    copies_run_ += end - done_;
+    done_ = end;
+  }
+}
+
+void CopyBatch::Run() {
+  RunUpTo(n_);
   n_ = 0;
+  done_ = 0;
 }
 
 }  // namespace nvemu::pcie

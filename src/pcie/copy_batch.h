@@ -46,8 +46,12 @@ class CopyBatch {
   // Drops the pieces queued after the first `n` (a command that could not queue all of its
   // pieces copies them itself).
   void Truncate(uint32_t n) {
-    if (n < n_) n_ = n;
+    if (n < n_) n_ = n < done_ ? done_ : n;
   }
+  // Performs the queued copies not yet performed, in order, up to piece `end` (exclusive).
+  void RunUpTo(uint32_t end);
+  // Pieces RunUpTo has performed since the batch was last emptied.
+  uint32_t done() const { return done_; }
   // Performs every queued copy in order, then empties the batch.
   void Run();
   // Copies run since construction (reactor thread; for tests and counters).
@@ -61,6 +65,7 @@ class CopyBatch {
   };
   std::array<Copy, kCapacity> copies_{};
   uint32_t n_ = 0;
+  uint32_t done_ = 0;  // pieces performed (RunUpTo)
   uint64_t copies_run_ = 0;
 };
 

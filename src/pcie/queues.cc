@@ -272,6 +272,8 @@ bool QueueGroup::FlushCopies(PcieSq& sq) {
   PcieCq& cq = *sq.cq;
   const uint32_t count = held_count_;
   PrefetchAroundCopies(sq, count);
+  copies_.RunUpTo(1);
+  PrefetchQueuedEntries(sq);  // its doorbell line was prefetched: has it arrived meanwhile
   copies_.Run();
   held_count_ = 0;
   if (count == 0) return true;
@@ -360,8 +362,8 @@ void QueueGroup::FlushDeferred() {
 
 // The copies take a few hundred nanoseconds each: let the lines the host's core owns, which come
 // next, travel meanwhile. Those are the CQ entries the held completions go to (written right after
-// the copies) and the SQ entries the host has queued since this pass read the doorbell (a relaxed
-// peek: only a prefetch depends on it, the next pass reads it for real).
+// the copies), the SQ tail doorbell, and (PrefetchQueuedEntries, after the first copy) the SQ
+// entries the host has queued since this pass read the doorbell.
 void QueueGroup::PrefetchAroundCopies(const PcieSq& sq, uint32_t held) {
   const PcieCq& cq = *sq.cq;
   for (uint32_t k = 0; k < held; ++k) {
@@ -370,7 +372,13 @@ void QueueGroup::PrefetchAroundCopies(const PcieSq& sq, uint32_t held) {
     if (k != 0 && (index & 3) != 0) continue;  // one per 64-byte line of four entries
     if (uint8_t* p = cq.mem.EntryPointer(index, kCqEntrySize)) __builtin_prefetch(p, 1, 3);
   }
-  if (sq.event_idx != nullptr) return;  // shadow doorbells: the tail lives in host memory
+  if (sq.event_idx == nullptr) __builtin_prefetch(sq.tail_db, 0, 3);
+}
+
+// A relaxed peek at the tail doorbell: only a prefetch depends on it, the next pass reads it for
+// real. Shadow doorbells keep the tail in host memory: nothing to peek.
+void QueueGroup::PrefetchQueuedEntries(const PcieSq& sq) {
+  if (sq.event_idx != nullptr) return;
   const uint32_t tail = sq.tail_db->load(std::memory_order_relaxed);
   if (tail >= sq.size) return;
   const uint32_t queued = RingDistance(sq.head, tail, sq.size);

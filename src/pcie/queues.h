@@ -232,6 +232,7 @@ class QueueGroup final : public engine::Poller {
   bool AllSqsFetched() const;
   void EndPassBusy();
   void PrefetchAroundCopies(const PcieSq& sq, uint32_t held);
+  void PrefetchQueuedEntries(const PcieSq& sq);
   void RaiseInterrupts();
   void UpdateIntx(PcieCq& cq);
   CoalescingParams Coalescing() const;
