@@ -229,7 +229,14 @@ void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdge
     if (draining) {
       uint32_t outstanding = 0;
       for (QueueJob* j : jobs) outstanding += j->outstanding();
-      if (outstanding == 0) {
+      if (outstanding == 0 && now >= w.end) {  // drained past the window: no slice now
+        draining = false;
+        next_slice = UINT64_MAX;
+        for (QueueJob* j : jobs) {
+          j->ResumeSubmitting();
+          j->StopSubmitting();
+        }
+      } else if (outstanding == 0) {
         const uint64_t begin = now;
         slices->in_slice.store(true);
         slices->run();
@@ -660,10 +667,12 @@ Result<PerfResult> RunPerf(const ControllerConfig& config, const PerfOptions& o,
       stuck = StuckReport(jobs, w.timed, prev, Sample(jobs, impl), w.timed ? w.end : last_progress);
       break;
     }
-    if (progress != nullptr && t < w.end) {
-      // Load time only: the limit slices are left out.
-      PrintProgress(*progress, (t - w.start - paused) / 1e9, n - last_n,
-                    (t - last_t - (paused - last_paused)) / 1e9, o.block_size);
+    if (progress != nullptr && t < w.end && !slices.in_slice.load()) {
+      // Load time only: the limit slices are left out (a slice is credited when it ends, so an
+      // interval may be credited more than its own length: clamp).
+      const uint64_t span = t - last_t, in_slices = paused - last_paused;
+      PrintProgress(*progress, (t - w.start - std::min(paused, t - w.start)) / 1e9, n - last_n,
+                    (span > in_slices ? span - in_slices : 0) / 1e9, o.block_size);
     }
     last_t = t;
     last_n = n;

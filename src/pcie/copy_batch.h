@@ -45,8 +45,9 @@ class CopyBatch {
   bool empty() const { return n_ == 0; }
   // Drops the pieces queued after the first `n` (a command that could not queue all of its
   // pieces copies them itself).
+  // REQUIRES: n >= done() (only pieces not yet performed can be dropped).
   void Truncate(uint32_t n) {
-    if (n < n_) n_ = n < done_ ? done_ : n;
+    if (n < n_) n_ = n;
   }
   // Performs the queued copies not yet performed, in order, up to piece `end` (exclusive).
   void RunUpTo(uint32_t end);

@@ -1,6 +1,6 @@
 // CopyBatch (pcie/copy_batch.h) on its own: copies run in the order queued, RunUpTo performs only
-// the pieces before its bound that have not run yet, Truncate never drops a piece already
-// performed, and Run performs the rest and empties the batch.
+// the pieces before its bound that have not run yet, Truncate drops pieces not yet performed,
+// and Run performs the rest and empties the batch.
 #include "pcie/copy_batch.h"
 
 #include <gtest/gtest.h>
@@ -23,7 +23,7 @@ TEST(CopyBatch, RunUpToPerformsOnlyWhatIsDueAndRunTheRest) {
   EXPECT_EQ(dst, (std::array<uint8_t, 4>{1, 0, 0, 0}));
   b.RunUpTo(1);  // nothing new is due
   EXPECT_EQ(b.copies_run(), 1u);
-  b.Truncate(0);  // the performed piece stays; the other two go
+  b.Truncate(1);  // the two not yet performed go
   EXPECT_EQ(b.size(), 1u);
   ASSERT_TRUE(b.Add(&dst[3], &src[3], 1));
   b.RunUpTo(99);  // bounded by what is queued
