@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "engine_fixture.h"
@@ -132,6 +134,9 @@ TEST_F(CoalescingE2e, ThresholdAggregatesAndTimeFlushesTheRest) {
   EXPECT_TRUE(WaitUntil([&] { return d_.group().interrupts_signalled() >= 2; }));
   EXPECT_EQ(d_.group().interrupts_signalled(), 2u);
   OneCommand();  // the 9th entry waits for the aggregation time
+  // Long enough for a message the reactor would send at the end of that pass to arrive; the
+  // ManualClock does not move, so the aggregation time never elapses meanwhile.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(Irqs() - base, 2u);
   clock_.Advance(25'500'000);
   // The reactor's sleep ends at the (real-time) timeout it computed; then the vector fires.
