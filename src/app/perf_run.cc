@@ -229,26 +229,20 @@ void DriveQueues(const std::vector<QueueJob*>& jobs, const Window& w, WindowEdge
     if (draining) {
       uint32_t outstanding = 0;
       for (QueueJob* j : jobs) outstanding += j->outstanding();
-      if (outstanding == 0 && now >= w.end) {  // drained past the window: no slice now
-        draining = false;
-        next_slice = UINT64_MAX;
-        for (QueueJob* j : jobs) {
-          j->ResumeSubmitting();
-          j->StopSubmitting();
+      if (outstanding == 0) {
+        if (now < w.end) {  // drained past the window: no slice
+          const uint64_t begin = now;
+          slices->in_slice.store(true);
+          slices->run();
+          now = NowNs();
+          slices->in_slice.store(false);
+          slices->paused_ns.fetch_add(std::min(now, w.end) - begin, std::memory_order_relaxed);
         }
-      } else if (outstanding == 0) {
-        const uint64_t begin = now;
-        slices->in_slice.store(true);
-        slices->run();
-        now = NowNs();
-        slices->in_slice.store(false);
-        const uint64_t until = std::min(now, w.end);
-        if (until > begin) slices->paused_ns.fetch_add(until - begin, std::memory_order_relaxed);
         draining = false;
-        next_slice = --slices->count != 0 ? now + slices->segment_ns : UINT64_MAX;
+        next_slice = now < w.end && --slices->count != 0 ? now + slices->segment_ns : UINT64_MAX;
         for (QueueJob* j : jobs) {
           j->ResumeSubmitting();
-          if (now >= w.end) j->StopSubmitting();  // the slice ran past the window
+          if (now >= w.end) j->StopSubmitting();  // the window closed meanwhile
         }
         idle_since = 0;
         moved = 1;
